@@ -1,0 +1,163 @@
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fiddle_factornet.bins import LABEL_B, BinGrid, label_bins, make_blacklist
+from fiddle_factornet.errors import InputError
+from fiddle_factornet.genome import ChromSizes
+from fiddle_factornet.intervals import IntervalSet
+from fiddle_factornet.samples import (MultiTaskSampler, NegativePool, Samples, SamplingConfig,
+                                      SingleTaskSampler, TFPeaks, keyed_permutation, peak_positives)
+from fiddle_factornet.splits import ChromSplit
+
+SIZES = ChromSizes(("chr1", "chr2", "chr3", "chr11"), (60_000, 50_000, 40_000, 30_000))
+SPLIT = ChromSplit(valid=("chr11",), test=("chr1",))
+GRID = BinGrid(SIZES)
+BLACKLIST = make_blacklist(IntervalSet.from_arrays(["chr2"], [20_000], [21_000]), SIZES, flank=1000)
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["chrom", "start", "end"])
+
+
+def random_peaks(seed, n=40):
+    rng = np.random.default_rng(seed)
+    chroms = rng.choice(SIZES.names, n)
+    starts = np.array([rng.integers(0, SIZES.length(c) - 500) for c in chroms])
+    widths = rng.integers(120, 400, n)
+    conservative = frame(list(zip(chroms, starts, starts + widths)))
+    extra = rng.integers(0, 29_000, 10)
+    relaxed = pd.concat([conservative, frame([("chr2", s, s + 300) for s in extra])], ignore_index=True)
+    return TFPeaks(conservative, relaxed)
+
+
+def bins_overlap(samples, intervals):
+    names = np.array(samples.chrom_names)[samples.chrom]
+    return np.array([intervals.overlaps(n, [s], [e])[0] for n, s, e in
+                     zip(names, samples.start, samples.end)], dtype=bool)
+
+
+def test_positives_centred_on_peak_midpoints_with_their_shift_range():
+    table = frame([("chr2", 5000, 5196), ("chr2", 6000, 6050), ("chr2", 20_500, 20_700),
+                   ("chr3", 100_00, 10_301), ("chr1", 7000, 7200)])
+    positives = peak_positives(GRID, table, ["chr2", "chr3"], BLACKLIST, cell=2, shift_margin=75)
+    # 6000-6050 is too short to make its bin bound; 20500-20700 touches the blacklist; chr1 not asked
+    assert positives.start.tolist() == [4998, 10_050] and positives.end.tolist() == [5198, 10_250]
+    assert positives.shift.tolist() == [23, 75]  # half-width minus 75
+    assert positives.cell.tolist() == [2, 2] and positives.targets.tolist() == [[1.0], [1.0]]
+    fixed = peak_positives(GRID, table, ["chr2"], BLACKLIST, cell=0, shift_margin=None)
+    assert fixed.shift.tolist() == [0]
+
+
+def test_windows_are_centred_on_the_bin():
+    samples = Samples.build(("chr1",), [0, 0], [1000, 2000], [1200, 2200], 0, 0, np.zeros((2, 1)))
+    windows = samples.windows(1000, offset=np.array([0, -7]))
+    assert windows.start.tolist() == [600, 1593] and windows.length == 1000
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 1000, 1025])
+def test_keyed_permutation_is_a_permutation(n):
+    image = keyed_permutation(np.arange(n, dtype=np.uint64), n, (5, 1))
+    assert sorted(image.tolist()) == list(range(n))
+    if n > 10:
+        assert image.tolist() != list(range(n))
+        assert not np.array_equal(image, keyed_permutation(np.arange(n, dtype=np.uint64), n, (6, 1)))
+
+
+def test_negative_pool_draws_fresh_bins_and_warns_when_used_up(caplog):
+    excluded = IntervalSet.from_arrays(["chr3"], [0], [35_000])  # leaves bins starting 35000..39800
+    pool = NegativePool(GRID, ["chr3"], excluded, key=(1,))
+    assert pool.size == (39_800 - 35_000) // 50 + 1
+    draws = [pool.draw(epoch, 30) for epoch in range(3)]
+    all_bins = np.concatenate(draws)
+    assert len(np.unique(all_bins)) == 90  # no repeats within or across epochs
+    _, starts = GRID.locate(all_bins)
+    assert starts.min() >= 35_000
+    with caplog.at_level(logging.WARNING):
+        pool.draw(4, 30)  # 97 // 30 = 3 epochs a cycle: epoch 4 starts the second cycle
+    assert "are used up after 3 epochs" in caplog.text
+    with pytest.raises(InputError, match="only 97 bins of chr3 are free of peaks and blacklist; "
+                                         "98 negatives are needed"):
+        pool.draw(0, 98)
+    again = pool.draw(7, 200, replace=True)
+    assert len(again) == 200 and np.array_equal(again, pool.draw(7, 200, replace=True))
+
+
+def single_task(seed=420, n=2, cells=(1, 2), valid_cells=None):
+    config = SamplingConfig(input_length=1000, negatives_per_positive=n, seed=seed)
+    return SingleTaskSampler(GRID, [random_peaks(s) for s in cells], SPLIT, BLACKLIST, config,
+                             valid_cells=valid_cells)
+
+
+def test_single_task_negatives_avoid_peaks_blacklist_and_held_out_chromosomes():
+    sampler = single_task()
+    peaks = [random_peaks(1), random_peaks(2)]
+    seen = set()
+    for epoch in range(4):
+        samples = sampler.epoch(epoch)
+        negatives = samples.take(samples.targets[:, 0] == 0)
+        positives = samples.take(samples.targets[:, 0] == 1)
+        assert len(negatives) == 2 * len(positives)
+        names = set(np.array(samples.chrom_names)[samples.chrom])
+        assert names <= {"chr2", "chr3"}  # training chromosomes only
+        for cell in (0, 1):
+            mine = negatives.take(negatives.cell == cell)
+            assert len(mine) == 2 * (positives.cell == cell).sum()
+            assert not bins_overlap(mine, peaks[cell].not_negative(200, GRID).union(BLACKLIST)).any()
+            keys = set(zip(mine.chrom.tolist(), mine.start.tolist()))
+            assert len(keys) == len(mine)  # no repeat within the epoch
+            assert not keys & {k[1:] for k in seen if k[0] == cell}  # nor across epochs
+            seen |= {(cell,) + k for k in keys}
+
+
+def test_single_task_is_reproducible_and_epochs_are_random_access():
+    a, b = single_task(), single_task()
+    assert np.array_equal(a.epoch(3).start, b.epoch(3).start)
+    b.epoch(0)
+    assert np.array_equal(a.epoch(1).start, b.epoch(1).start)
+    assert not np.array_equal(a.epoch(1).start, a.epoch(2).start)
+    assert not np.array_equal(a.epoch(1).start, single_task(seed=7).epoch(1).start)
+
+
+def test_single_task_validation_is_fixed_and_on_validation_chromosomes():
+    sampler = single_task(n=1)
+    valid = sampler.validation()
+    assert valid is sampler.validation()
+    assert set(np.array(valid.chrom_names)[valid.chrom]) == {"chr11"}
+    assert (valid.shift == 0).all()
+    assert (valid.targets[:, 0] == 0).sum() == (valid.targets[:, 0] == 1).sum()
+    assert np.array_equal(valid.start, single_task(n=1).validation().start)
+
+
+def test_cross_cell_type_validation_numbers_its_cells_after_the_training_ones():
+    sampler = single_task(cells=(1, 2), valid_cells=[random_peaks(9)])
+    assert set(sampler.validation().cell.tolist()) == {2}
+    assert set(sampler.epoch(0).cell.tolist()) == {0, 1}
+
+
+def test_multi_task_positives_targets_and_negatives():
+    tfs = [random_peaks(1, n=30), random_peaks(2, n=30)]
+    config = SamplingConfig(seed=3)
+    sampler = MultiTaskSampler(GRID, tfs, SPLIT, BLACKLIST, config)
+    labels = label_bins(GRID, [(t.conservative, t.relaxed) for t in tfs])
+    bound = labels == LABEL_B
+    train = np.zeros(GRID.total, bool)
+    for name in ("chr2", "chr3"):
+        train[GRID.chrom_slice(name)] = True
+    black = GRID.covered_by_set(BLACKLIST)
+    expected = np.flatnonzero(bound.any(1) & train & ~black)
+    positives = sampler.positives
+    index = GRID.offsets[positives.chrom] + positives.start // 50
+    assert index.tolist() == expected.tolist()
+    assert np.array_equal(positives.targets, bound[expected].astype(np.float32))  # ambiguous -> 0
+    epoch = sampler.epoch(0)
+    negatives = epoch.take(slice(len(positives), None))
+    assert len(negatives) == len(positives) and (negatives.targets == 0).all()
+    not_negative = BLACKLIST.union(*(t.not_negative(200, GRID) for t in tfs))
+    assert not bins_overlap(negatives, not_negative).any()
+    assert np.array_equal(sampler.epoch(5).start, MultiTaskSampler(GRID, tfs, SPLIT, BLACKLIST,
+                                                                   config).epoch(5).start)
+    valid = sampler.validation()
+    assert set(np.array(valid.chrom_names)[valid.chrom]) == {"chr11"}

@@ -1,0 +1,15 @@
+import numpy as np
+
+from fiddle_factornet.tables import format_rows
+
+
+def test_format_rows_integers_and_text():
+    text = format_rows([np.array([b"chr1", b"chrX", b"chr22"]), np.array([0, 7, 1234567890]),
+                        np.array([10, 100, 9]), np.array([b"B", b"U", b"A"])])
+    assert text == b"chr1\t0\t10\tB\nchrX\t7\t100\tU\nchr22\t1234567890\t9\tA\n"
+
+
+def test_format_rows_matches_python_formatting_on_random_values():
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 10 ** rng.integers(1, 12, 1000))
+    assert format_rows([values]).decode().split() == [str(v) for v in values]
