@@ -141,7 +141,9 @@ class NegativePool:
         for name in chroms:
             starts, ends = excluded.intervals(name)
             eligible[grid.chrom_slice(name)] = ~grid.covered(name, starts, ends, 1)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], eligible.view(np.int8), [0]])))
+        padded = np.zeros(grid.total + 2, dtype=np.int8)
+        padded[1:-1] = eligible
+        edges = np.flatnonzero(np.diff(padded))  # run starts and ends, alternating
         self._run_starts = edges[0::2].astype(np.int64)
         self._run_cumsum = np.cumsum(edges[1::2] - edges[0::2]).astype(np.int64)
         self.size = int(self._run_cumsum[-1]) if len(self._run_cumsum) else 0
