@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from tqdm.auto import tqdm
 
 from .files import file_signature
@@ -89,15 +90,20 @@ def gather_windows(data: np.ndarray, base, chrom_len, starts: np.ndarray, length
     starts = np.asarray(starts, dtype=np.int64)
     base = np.broadcast_to(np.asarray(base, dtype=np.int64), starts.shape)
     chrom_len = np.broadcast_to(np.asarray(chrom_len, dtype=np.int64), starts.shape)
-    pos = starts[:, None] + np.arange(length, dtype=np.int64)
-    index = pos + base[:, None]
-    inside_all = bool(starts.size == 0 or (starts.min() >= 0 and (starts + length <= chrom_len).all()))
     if out is None:
         out = np.empty((len(starts), length), dtype=data.dtype)
-    # mode="clip" keeps off-end positions (filled below) from reading outside ``data``
-    np.take(data, index, out=out, mode="clip")
-    if not inside_all:
-        out[(pos < 0) | (pos >= chrom_len[:, None])] = fill
+    inside = (starts >= 0) & (starts + length <= chrom_len)
+    if len(data) >= length and inside.any():
+        # whole rows of a no-copy view of all windows: one contiguous copy per window
+        rows = slice(None) if inside.all() else np.flatnonzero(inside)
+        out[rows] = sliding_window_view(data, length)[(base + starts)[rows]]
+    edge = np.flatnonzero(~inside)
+    if edge.size:  # windows that run off a chromosome end: per-base positions, off-end = fill
+        pos = starts[edge, None] + np.arange(length, dtype=np.int64)
+        off_end = (pos < 0) | (pos >= chrom_len[edge, None])
+        # mode="clip" keeps off-end positions (filled below) from reading outside ``data``
+        out[edge] = np.take(data, pos + base[edge, None], mode="clip")
+        out[edge] = np.where(off_end, np.asarray(fill, dtype=out.dtype), out[edge])
     return out
 
 
@@ -116,8 +122,10 @@ def _open(data_path: Path, dtype: np.dtype, total: int) -> np.ndarray:
 
 def cached_flat_array(source: str | os.PathLike, kind: str, dtype, names: Sequence[str],
                       lengths: Sequence[int], read_chunk: ChunkReader,
-                      cache_dir: str | os.PathLike | None = None) -> FlatArray:
-    """Open the cache of ``source`` for ``kind``, building it first when missing or stale.
+                      cache_dir: str | os.PathLike | None = None,
+                      build: bool = True) -> FlatArray | None:
+    """Open the cache of ``source`` for ``kind``, building it first when missing or stale
+    (with ``build=False``: None instead of building).
 
     Parameters
     ----------
@@ -144,7 +152,9 @@ def cached_flat_array(source: str | os.PathLike, kind: str, dtype, names: Sequen
         if found == expected and data_path.stat().st_size == total * dtype.itemsize:
             logger.debug("using cache %s", data_path)
             return FlatArray(_open(data_path, dtype, total), names, lengths, offsets)
-        logger.info("cache %s is stale (source changed); rebuilding", data_path)
+        logger.info("cache %s is stale (source changed)", data_path)
+    if not build:
+        return None
 
     data_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_data = data_path.with_name(f".{data_path.name}.tmp-{os.getpid()}")

@@ -205,11 +205,12 @@ class Genome:
     """A FASTA genome (plain or bgzipped), read through pyfaidx.
 
     With ``cache=True`` (default) base codes come from a memory-mapped cache of one byte per base,
-    built on first use and rebuilt when the FASTA changes; otherwise each window is read from the
-    FASTA. Either way the whole genome is never held in memory.
+    built on first use and rebuilt when the FASTA changes; with ``cache="auto"`` from that cache
+    when a valid one exists, else from the FASTA; with ``cache=False`` each window is read from
+    the FASTA. Either way the whole genome is never held in memory.
     """
 
-    def __init__(self, fasta: str | os.PathLike, cache: bool = True,
+    def __init__(self, fasta: str | os.PathLike, cache: bool | str = True,
                  cache_dir: str | os.PathLike | None = None):
         self.path = require_file(fasta, "FASTA file")
         self._fasta = _open_fasta(self.path, cache_dir)
@@ -219,7 +220,8 @@ class Genome:
         self._flat: FlatArray | None = None
         if cache:
             self._flat = cached_flat_array(self.path, "seq-u8", np.uint8, self.sizes.names,
-                                           self.sizes.lengths, self._read_codes, cache_dir)
+                                           self.sizes.lengths, self._read_codes, cache_dir,
+                                           build=cache != "auto")
 
     def _read_codes(self, name: str, start: int, end: int) -> np.ndarray:
         return encode(self._fasta[name][start:end])

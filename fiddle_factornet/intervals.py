@@ -204,3 +204,11 @@ def merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, n
     first = np.flatnonzero(np.concatenate([[True], starts[1:] > reach[:-1]]))
     last = np.append(first[1:] - 1, len(starts) - 1)
     return starts[first], reach[last]
+
+
+def coverage_mask(length: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(length,) bool: the bases of ``[0, length)`` inside any interval ``[start, end)``."""
+    marks = np.zeros(length + 1, np.int64)
+    np.add.at(marks, np.clip(starts, 0, length), 1)
+    np.add.at(marks, np.clip(ends, 0, length), -1)
+    return np.cumsum(marks[:length]) > 0

@@ -14,8 +14,8 @@ and any epoch can be drawn on its own.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
-from typing import Sequence
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,8 @@ class Samples:
     shift : (n,) int32 the largest random shift (either way, in bp) allowed in training; 0 = fixed.
     cell : (n,) int16 index of the cell type (folder) the sample comes from.
     targets : (n, n_tasks) float32.
+    strand : (n,) int8 the region's strand: 1, -1, or 0 when it has none (FactorNet bins).
+    extras : per-sample vectors by name, each (n, m) float32 (e.g. annotation features).
     """
 
     chrom_names: tuple[str, ...]
@@ -52,33 +54,40 @@ class Samples:
     shift: np.ndarray
     cell: np.ndarray
     targets: np.ndarray
+    strand: np.ndarray
+    extras: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.start)
 
+    _ROWS: ClassVar[tuple[str, ...]] = ("chrom", "start", "end", "shift", "cell", "targets", "strand")
+
     @classmethod
-    def build(cls, chrom_names, chrom, start, end, shift, cell, targets) -> "Samples":
+    def build(cls, chrom_names, chrom, start, end, shift, cell, targets, strand=0,
+              extras: Mapping[str, np.ndarray] | None = None) -> "Samples":
         """Samples with every column cast to its documented dtype (scalars broadcast)."""
         n = len(start)
         column = lambda values, dtype: np.broadcast_to(np.asarray(values, dtype), (n,)).copy()
         return cls(tuple(chrom_names), column(chrom, np.int32), column(start, np.int64),
                    column(end, np.int64), column(shift, np.int32), column(cell, np.int16),
-                   np.asarray(targets, np.float32).reshape(n, -1))
+                   np.asarray(targets, np.float32).reshape(n, -1), column(strand, np.int8),
+                   {name: np.asarray(v, np.float32).reshape(n, -1) for name, v in (extras or {}).items()})
 
     def take(self, index: np.ndarray) -> "Samples":
-        """The samples at ``index`` (an int array or a boolean mask)."""
-        return replace(self, chrom=self.chrom[index], start=self.start[index], end=self.end[index],
-                       shift=self.shift[index], cell=self.cell[index], targets=self.targets[index])
+        """The samples at ``index`` (an int array, a slice or a boolean mask)."""
+        return replace(self, **{name: getattr(self, name)[index] for name in self._ROWS},
+                       extras={name: values[index] for name, values in self.extras.items()})
 
     @staticmethod
     def concat(parts: Sequence["Samples"]) -> "Samples":
-        """Samples of several tables with the same chromosome names, end to end."""
+        """Samples of several tables with the same chromosome names and extras, end to end."""
         names = parts[0].chrom_names
-        if any(part.chrom_names != names for part in parts):
-            raise ValueError("Samples.concat needs tables over the same chromosome names")
-        join = lambda attribute: np.concatenate([getattr(part, attribute) for part in parts])
-        return Samples(names, join("chrom"), join("start"), join("end"), join("shift"),
-                       join("cell"), join("targets"))
+        if any(part.chrom_names != names or part.extras.keys() != parts[0].extras.keys()
+               for part in parts):
+            raise ValueError("Samples.concat needs tables over the same chromosomes and extras")
+        join = lambda values: np.concatenate(list(values))
+        return Samples(names, **{name: join(getattr(p, name) for p in parts) for name in Samples._ROWS},
+                       extras={key: join(p.extras[key] for p in parts) for key in parts[0].extras})
 
     def windows(self, length: int, offset: np.ndarray | int = 0) -> Windows:
         """Input windows of ``length`` bp centred on each region's centre, moved by ``offset`` bp."""

@@ -54,6 +54,12 @@ def reverse_complement_order(names: Sequence[str], source: str = "track names") 
     return order
 
 
+def _index_lookup(chroms: dict[str, int]):
+    """names -> (len(names),) int indices into ``chroms`` (0 for absent names, which callers mask)."""
+    index = {name: i for i, name in enumerate(chroms)}
+    return lambda names: np.array([index.get(name, 0) for name in names], dtype=np.int64)
+
+
 def open_bigwig(path: str | os.PathLike):
     """Open a bigWig with pyBigWig; a missing or non-bigWig file is an InputError."""
     path = require_file(path, "bigWig file")
@@ -74,12 +80,13 @@ class TrackSet:
     files : the bigWig files, one per track.
     names : track names (default: file stems); ``_fwd``/``_rev`` suffixes mark stranded pairs.
     cache : serve rows from a memory-mapped coverage cache per track (built on first use, rebuilt
-        when the bigWig changes) instead of decompressing bigWig blocks for every batch.
+        when the bigWig changes) instead of decompressing bigWig blocks for every batch;
+        ``"auto"``: from the caches when valid ones exist for every track, else from the bigWigs.
     cache_dtype : the cache's value type (``float16``: see the module docstring for its precision).
     """
 
     def __init__(self, files: Sequence[str | os.PathLike], names: Sequence[str] | None = None,
-                 cache: bool = False, cache_dir: str | os.PathLike | None = None,
+                 cache: bool | str = False, cache_dir: str | os.PathLike | None = None,
                  cache_dtype=np.float16):
         self.files = tuple(Path(f) for f in files)
         self.names = tuple(names) if names is not None else tuple(f.stem for f in self.files)
@@ -90,12 +97,14 @@ class TrackSet:
         self._chroms = [open_bigwig(f).chroms() for f in self.files]
         self._warned: set[tuple[int, str]] = set()
         self._flats: list[FlatArray] | None = None
+        self._flat_ids = [_index_lookup(chroms) for chroms in self._chroms]
         if cache:
             dtype = np.dtype(cache_dtype)
-            self._flats = [
-                cached_flat_array(f, f"cov-{dtype.name}", dtype, list(chroms), list(chroms.values()),
-                                  self._chunk_reader(k, dtype), cache_dir)
-                for k, (f, chroms) in enumerate(zip(self.files, self._chroms))]
+            flats = [cached_flat_array(f, f"cov-{dtype.name}", dtype, list(chroms),
+                                       list(chroms.values()), self._chunk_reader(k, dtype),
+                                       cache_dir, build=cache != "auto")
+                     for k, (f, chroms) in enumerate(zip(self.files, self._chroms))]
+            self._flats = flats if all(flat is not None for flat in flats) else None
 
     def __len__(self) -> int:
         return len(self.files)
@@ -138,15 +147,19 @@ class TrackSet:
             out = np.empty((len(windows), windows.length, len(self)), dtype=np.float32)
         for k in range(len(self)):
             chrom_len, present = self._present(k, windows)
-            out[~present, :, k] = 0.0
-            if not present.any():
-                continue
+            everywhere = bool(present.all())
+            if not everywhere:
+                out[~present, :, k] = 0.0
+                if not present.any():
+                    continue
             if self._flats is not None:
                 flat = self._flats[k]
-                index = {name: i for i, name in enumerate(flat.names)}
-                ids = np.array([index.get(name, 0) for name in windows.chrom_names])[windows.chrom]
-                out[present, :, k] = flat.gather(ids[present], windows.start[present],
-                                                 windows.length, 0)
+                ids = self._flat_ids[k](windows.chrom_names)[windows.chrom]
+                if everywhere:
+                    out[:, :, k] = flat.gather(ids, windows.start, windows.length, 0)
+                else:
+                    out[present, :, k] = flat.gather(ids[present], windows.start[present],
+                                                     windows.length, 0)
             else:
                 self._read_direct(k, windows, chrom_len, present, out)
         return out

@@ -3,6 +3,11 @@
 import pytest
 
 from fiddle_factornet.cache import CACHE_ENV
+from fiddle_factornet.demo import DemoConfig, make_demo
+
+#: a demo small enough for tests: 320 kbp over the chromosomes of FactorNet's default split
+SMALL_DEMO = DemoConfig(chrom_sizes=(("chr1", 60_000), ("chr2", 120_000), ("chr8", 40_000),
+                                     ("chr11", 60_000), ("chr21", 40_000)))
 
 
 @pytest.fixture(autouse=True)
@@ -11,3 +16,9 @@ def cache_dir(tmp_path, monkeypatch):
     directory = tmp_path / "cache"
     monkeypatch.setenv(CACHE_ENV, str(directory))
     return directory
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """The demo dataset at SMALL_DEMO's size, generated once per test session."""
+    return make_demo(tmp_path_factory.mktemp("demo") / "demo", SMALL_DEMO)

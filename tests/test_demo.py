@@ -11,13 +11,12 @@ from fiddle_factornet.demo import DemoConfig, make_demo
 from fiddle_factornet.errors import InputError
 from fiddle_factornet.genome import ChromSizes
 
-SMALL = DemoConfig(chrom_sizes=(("chr1", 60_000), ("chr2", 120_000), ("chr8", 40_000),
-                                ("chr11", 60_000), ("chr21", 40_000)))
+from .conftest import SMALL_DEMO as SMALL
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return make_demo(tmp_path_factory.mktemp("d") / "demo", SMALL)
+@pytest.fixture
+def demo(small_demo):
+    return small_demo
 
 
 def test_demo_is_reproducible_from_its_seed(demo, tmp_path):
@@ -62,3 +61,24 @@ def test_demo_labels_file_matches_its_peaks_and_binding_differs_between_cell_typ
 def test_demo_refuses_to_overwrite(demo):
     with pytest.raises(InputError, match="output exists"):
         make_demo(demo, SMALL)
+
+
+def test_demo_fiddle_files(demo, tmp_path):
+    manifest = (demo / "fiddle" / "tracks.tsv").read_text().splitlines()
+    assert manifest[0] == "name\trole\tkind\tfiles" and len(manifest) == 8
+    for line in manifest[1:]:
+        name, role, kind, files = line.split("\t")
+        for file in files.split(","):
+            path = demo / "fiddle" / file
+            if kind == "dna":
+                assert pyfaidx.Fasta(str(path)).keys()
+            else:
+                handle = pyBigWig.open(str(path))
+                assert handle.isBigWig() and handle.chroms() == dict(SMALL.chrom_sizes)
+    genes = [line.split("\t") for line in (demo / "fiddle" / "genes.bed").read_text().splitlines()]
+    assert len(genes) > 50 and {g[5] for g in genes} == {"+", "-"}
+    assert all(int(g[1]) < int(g[2]) for g in genes)
+    again = make_demo(tmp_path / "again", SMALL)
+    for file in ("genes.bed", "tssseq.minus.bw", "rnaseq.bw"):
+        assert (again / "fiddle" / file).read_bytes() == (demo / "fiddle" / file).read_bytes()
+    assert "replicate-vs-replicate bin accuracy" in (demo / "README.md").read_text()

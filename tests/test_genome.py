@@ -139,3 +139,12 @@ def test_check_chromosomes_drops_non_primary_and_refuses_unknown(tmp_path):
     plain = ChromSizes(("1", "2"), (10, 10), "ensembl.sizes")
     with pytest.raises(InputError, match="remove the 'chr' prefix"):
         check_chromosomes("p.bed", ["chr2"], plain)
+
+
+def test_auto_cache_reads_the_fasta_until_a_cache_exists(tmp_path, cache_dir):
+    path = write_fasta(tmp_path / "g.fa", SEQUENCES)
+    w = Windows(("chr2",), np.array([0]), np.array([0]), 4)
+    assert Genome(path, cache="auto").codes(w).tolist() == [[2, 2, 1, 1]]
+    assert not list(cache_dir.glob("*.bin"))  # nothing built
+    Genome(path)
+    assert Genome(path, cache="auto")._flat is not None

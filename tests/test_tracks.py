@@ -130,3 +130,13 @@ def test_bad_bigwig_inputs(tmp_path, bigwig):
         TrackSet([text])
     with pytest.raises(InputError, match="1 bigWig files but 2 track names"):
         TrackSet([bigwig], ["a", "b"])
+
+
+def test_auto_cache_uses_a_valid_cache_and_never_builds_one(tmp_path, cache_dir):
+    path = write_bigwig(tmp_path / "a.bw", [("chr1", 4)], {"chr1": np.arange(4.0)})
+    w = Windows(("chr1",), np.array([0]), np.array([0]), 4)
+    assert TrackSet([path], cache="auto").rows(w)[0, :, 0].tolist() == [0, 1, 2, 3]
+    assert not list(cache_dir.glob("*.bin"))  # nothing built
+    TrackSet([path], cache=True)
+    auto = TrackSet([path], cache="auto")
+    assert auto._flats is not None and auto.rows(w)[0, :, 0].tolist() == [0, 1, 2, 3]
