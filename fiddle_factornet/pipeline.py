@@ -146,8 +146,9 @@ class FactorNetView:
         table = _onehot_table(channels)
         np.take(table, codes, axis=0, out=forward, mode="clip")
         # the reverse strand from reverse-complemented codes: cheaper than permuting channels
-        np.take(COMPLEMENT_CODE, codes[:, ::-1], out=codes, mode="clip")
-        np.take(table, codes, axis=0, out=reverse, mode="clip")
+        rc_codes = np.take(COMPLEMENT_CODE, codes[:, ::-1], mode="clip",
+                           out=allocate("rc_codes", (n, length), np.uint8))
+        np.take(table, rc_codes, axis=0, out=reverse, mode="clip")
         if self.tracks:
             self.tracks.read(windows, samples.cell, forward[..., 4:])
             for channel, source in enumerate(self.tracks.rc_order):
