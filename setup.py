@@ -25,6 +25,7 @@ setup(
         "h5py>=3.0",
         "absl-py>=1.0",
         "tqdm>=4.60",
+        "tensorboard>=2.16",  # the TensorBoard callback; tensorflow no longer installs it
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "scikit-learn"]},
 )

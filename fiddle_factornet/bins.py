@@ -167,23 +167,28 @@ def make_blacklist(blacklist: IntervalSet, sizes: ChromSizes, flank: int) -> Int
 
 def write_label_table(path: str | os.PathLike, grid: BinGrid, chroms: Sequence[str],
                       column_names: Sequence[str], peak_sets: Sequence[PeakSet],
-                      overwrite: bool = False, chunk_rows: int = 1 << 20) -> int:
+                      overwrite: bool = False, skip: IntervalSet | None = None,
+                      chunk_rows: int = 1 << 20) -> int:
     """Write an ENCODE-DREAM label file: gzipped TSV, header ``chr start stop <columns>``.
 
-    One row per bin of ``chroms`` (chromosome order, then position), one B/U/A column per peak set;
+    One row per bin of ``chroms`` (chromosome order, then position) except bins touching ``skip``
+    (e.g. the blacklist, as in the challenge's test regions), one B/U/A column per peak set;
     streamed one chromosome at a time and written atomically. Returns the number of rows.
     """
     rows = 0
     with atomic_output(path, overwrite) as tmp, gzip.open(tmp, "wb", compresslevel=4) as out:
         out.write(("\t".join(["chr", "start", "stop", *column_names]) + "\n").encode())
         for name, labels in iter_chrom_labels(grid, peak_sets, chroms):
+            starts = np.arange(len(labels), dtype=np.int64) * grid.step
+            if skip is not None:
+                kept = ~skip.overlaps(name, starts, starts + grid.width)
+                starts, labels = starts[kept], labels[kept]
             letters = LABEL_LETTERS[labels]
             for lo in range(0, len(labels), chunk_rows):
-                hi = min(lo + chunk_rows, len(labels))
-                starts = np.arange(lo, hi, dtype=np.int64) * grid.step
-                chrom = np.full(hi - lo, name.encode(), dtype=f"S{len(name.encode())}")
-                out.write(format_rows([chrom, starts, starts + grid.width,
-                                       *(letters[lo:hi, j] for j in range(labels.shape[1]))]))
+                part = slice(lo, lo + chunk_rows)
+                chrom = np.full(len(starts[part]), name.encode(), dtype=f"S{len(name.encode())}")
+                out.write(format_rows([chrom, starts[part], starts[part] + grid.width,
+                                       *(letters[part, j] for j in range(labels.shape[1]))]))
             rows += len(labels)
             logger.info("%s: %s labelled (%d bins)", path, name, len(labels))
     return rows

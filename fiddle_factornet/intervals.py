@@ -28,7 +28,7 @@ NARROWPEAK_COLUMNS = BED_COLUMNS + ("signal", "p_value", "q_value", "summit")
 _HEADER_PREFIXES = ("track", "browser", "#")
 
 
-def _header_lines(path) -> int:
+def header_line_count(path) -> int:
     """Number of leading header (track/browser/#) or blank lines."""
     count = 0
     with open_text(path) as handle:
@@ -49,7 +49,7 @@ def iter_bed(path: str | os.PathLike, sizes: ChromSizes | None = None,
     non-primary contigs are left out, and intervals past a chromosome end are refused.
     """
     path = require_file(path, "interval file")
-    skip = _header_lines(path)
+    skip = header_line_count(path)
     try:
         reader = pd.read_csv(path, sep="\t", header=None, skiprows=skip, dtype=str,
                              chunksize=chunk_rows, compression="infer", na_filter=False,

@@ -89,6 +89,14 @@ class Samples:
         return Samples(names, **{name: join(getattr(p, name) for p in parts) for name in Samples._ROWS},
                        extras={key: join(p.extras[key] for p in parts) for key in parts[0].extras})
 
+    def overlapping(self, intervals: IntervalSet) -> np.ndarray:
+        """(n,) bool: the regions that touch an interval of the set."""
+        hit = np.zeros(len(self), dtype=bool)
+        for chrom_id in np.unique(self.chrom):
+            rows = np.flatnonzero(self.chrom == chrom_id)
+            hit[rows] = intervals.overlaps(self.chrom_names[chrom_id], self.start[rows], self.end[rows])
+        return hit
+
     def windows(self, length: int, offset: np.ndarray | int = 0) -> Windows:
         """Input windows of ``length`` bp centred on each region's centre, moved by ``offset`` bp."""
         centre = (self.start + self.end) // 2 + np.asarray(offset, dtype=np.int64)

@@ -29,17 +29,31 @@ def _digits(values: np.ndarray) -> np.ndarray:
     return digits
 
 
+def fixed_point(values: np.ndarray, places: int = 6) -> np.ndarray:
+    """Non-negative numbers as fixed-point text with ``places`` decimals (rounded), for
+    :func:`format_rows`: (n,) -> (n, width) uint8, e.g. 0.5 -> ``0.500000``."""
+    scaled = np.rint(np.asarray(values, dtype=np.float64) * 10 ** places).astype(np.int64)
+    whole, fraction = np.divmod(scaled, 10 ** places)
+    powers = 10 ** np.arange(places - 1, -1, -1, dtype=np.int64)
+    decimals = ((fraction[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
+    point = np.full((len(scaled), 1), ord("."), dtype=np.uint8)
+    return np.concatenate([_digits(whole), point, decimals], axis=1)
+
+
 def format_rows(columns: Sequence[np.ndarray]) -> bytes:
     """Tab-separated, newline-terminated lines from columns of equal length n.
 
-    Each column is (n,) non-negative integers or (n,) fixed-width bytes (numpy ``S`` dtype, e.g.
-    chromosome names or label letters); text must not contain NUL bytes.
+    Each column is (n,) non-negative integers, (n,) fixed-width bytes (numpy ``S`` dtype, e.g.
+    chromosome names or label letters; no NUL bytes), or (n, width) uint8 text already rendered
+    and NUL-padded (e.g. by :func:`fixed_point`).
     """
     n = len(columns[0])
     blocks = []
     for i, column in enumerate(columns):
         column = np.asarray(column)
-        if column.dtype.kind == "S":
+        if column.ndim == 2 and column.dtype == np.uint8:
+            block = column
+        elif column.dtype.kind == "S":
             block = column.reshape(n, 1).view(np.uint8).reshape(n, column.dtype.itemsize)
         else:
             block = _digits(column)

@@ -98,3 +98,12 @@ def test_write_label_table_exact_text_and_refuses_to_overwrite(tmp_path):
     write_label_table(out, grid, ["chr10"], ["HepG2", "K562"], sets, overwrite=True)
     assert gzip.open(out, "rt").read().count("\n") == 3
     assert [p.name for p in tmp_path.iterdir()] == ["TF.labels.tsv.gz"]  # no temporary left
+
+
+def test_write_label_table_skips_bins_touching_an_interval_set(tmp_path):
+    grid = BinGrid(ChromSizes(("chr1",), (400,)))
+    skip = IntervalSet.from_arrays(["chr1"], [120], [130])  # touches bins at 0, 50, 100
+    out = tmp_path / "l.tsv.gz"
+    assert write_label_table(out, grid, ["chr1"], ["X"], [(peaks(("chr1", 200, 400)), None)],
+                             skip=skip) == 2
+    assert gzip.open(out, "rt").read().splitlines()[1:] == ["chr1\t150\t350\tB", "chr1\t200\t400\tB"]

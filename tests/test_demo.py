@@ -82,3 +82,12 @@ def test_demo_fiddle_files(demo, tmp_path):
     for file in ("genes.bed", "tssseq.minus.bw", "rnaseq.bw"):
         assert (again / "fiddle" / file).read_bytes() == (demo / "fiddle" / file).read_bytes()
     assert "replicate-vs-replicate bin accuracy" in (demo / "README.md").read_text()
+
+
+def test_demo_test_labels_cover_exactly_the_test_regions(demo):
+    regions = gzip.open(demo / "factornet" / "regions" / "test_regions.blacklistfiltered.bed.gz",
+                        "rt").read().splitlines()
+    labels = gzip.open(demo / "factornet" / "labels" / "CTCF.test.labels.tsv.gz",
+                       "rt").read().splitlines()
+    assert [line.split("\t")[:3] for line in labels[1:]] == [line.split("\t") for line in regions]
+    assert {line.split("\t")[0] for line in regions} == {"chr1", "chr8", "chr21"}

@@ -6,9 +6,16 @@ import logging
 import sys
 from typing import Callable
 
-from absl import app
+from absl import app, flags  # absl.app loads absl.logging, which defines --verbosity and -v
 
 from ..errors import InputError
+
+
+def free_short_flag_v() -> None:
+    """Release ``-v``, absl.logging's short name for ``--verbosity`` (which stays), so that a
+    script can use ``-v`` as the original FactorNet did (validation chromosomes)."""
+    if "v" in flags.FLAGS:
+        delattr(flags.FLAGS, "v")
 
 
 def run(main: Callable[[list[str]], None]) -> None:

@@ -140,7 +140,7 @@ def _write_readme(root: Path, config: DemoConfig) -> None:
         "`factornet/Unique35.bw`: the shared mappability-like track; `factornet/motifs.meme`: the "
         "planted PWMs\n",
         "- `factornet/labels/<TF>.labels.tsv.gz`: ENCODE-DREAM-style B/U/A labels of every bin, one "
-        "column per cell type\n",
+        "column per cell type; `<TF>.test.labels.tsv.gz`: those of the test regions only\n",
         "- `factornet/regions/test_regions.blacklistfiltered.bed.gz`: the bins of the held-out "
         "chromosomes (chr1, chr8, chr21) outside the blacklist, to predict on\n",
         "- `fiddle/genes.bed`: the genes (BED6, strand in column 6); `fiddle/tracks.tsv`: each "

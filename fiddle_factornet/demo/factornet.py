@@ -157,14 +157,17 @@ def _write_labels_and_regions(folder: Path, config, peak_files: dict, genome_dir
     sizes = ChromSizes(tuple(n for n, _ in config.chrom_sizes),
                        tuple(s for _, s in config.chrom_sizes), "demo.chrom.sizes")
     grid = BinGrid(sizes)
+    blacklist = IntervalSet.read(genome_dir / "blacklist.bed.gz", sizes)
+    test = ChromSplit().part(sizes, "test").names
     (folder / "labels").mkdir()
     for tf, files in peak_files.items():
         tables = [(read_bed(c, sizes), read_bed(r, sizes)) for c, r in files]
         write_label_table(folder / "labels" / f"{tf}.labels.tsv.gz", grid, sizes.names,
                           list(config.cell_types), tables)
-    blacklist = IntervalSet.read(genome_dir / "blacklist.bed.gz", sizes)
+        write_label_table(folder / "labels" / f"{tf}.test.labels.tsv.gz", grid, test,
+                          list(config.cell_types), tables, skip=blacklist)
     rows = []
-    for name in ChromSplit().part(sizes, "test").names:
+    for name in test:
         starts = np.arange(grid.counts[sizes.ids([name])[0]], dtype=np.int64) * grid.step
         starts = starts[~blacklist.overlaps(name, starts, starts + grid.width)]
         rows.append(format_rows([np.full(len(starts), name.encode()), starts, starts + grid.width]))

@@ -1,0 +1,1 @@
+"""FactorNet (Quang & Xie): model, training, prediction."""
