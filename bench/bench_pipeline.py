@@ -127,33 +127,13 @@ def original_design_rate(demo: Path, sampler, cells, n_batches: int) -> float:
 
 
 def fiddle_setup(demo: Path, cache: bool):
-    import pandas as pd
+    from fiddle_factornet.fiddle.manifest import TrackManifest, fiddle_view
+    from fiddle_factornet.fiddle.regions import gene_windows, read_genes
 
-    from fiddle_factornet.genome import Genome
-    from fiddle_factornet.pipeline import FiddleView, TrackInput
-    from fiddle_factornet.samples import Samples
-    from fiddle_factornet.tracks import TrackSet
-
-    manifest = pd.read_csv(demo / "fiddle" / "tracks.tsv", sep="\t").set_index("name")
-
-    def track(name):
-        files = [demo / "fiddle" / f for f in manifest.loc[name, "files"].split(",")]
-        names = [f"{name}_fwd", f"{name}_rev"] if len(files) == 2 else [name]
-        return TrackInput(name, (TrackSet(files, names, cache=cache),))
-
-    view = FiddleView(Genome(demo / "genome" / "demo.fa", cache=cache),
-                      tuple(track(n) for n in ("netseq", "mnase", "tfiib", "rnaseq")), track("tssseq"))
-    genes = pd.read_csv(demo / "fiddle" / "genes.bed", sep="\t", header=None,
-                        names=["chrom", "start", "end", "name", "score", "strand"])
-    plus = (genes["strand"] == "+").to_numpy()
-    tss = np.repeat(np.where(plus, genes["start"], genes["end"] - 1), 25)
-    offsets = np.tile(np.arange(-500, -19, 20), len(genes))
-    plus = np.repeat(plus, 25)
-    names = tuple(genes["chrom"].unique())
-    start = np.where(plus, tss + offsets, tss - offsets - 499)
-    samples = Samples.build(names, np.repeat([names.index(c) for c in genes["chrom"]], 25), start,
-                            start + 500, 0, 0, np.zeros((len(start), 1)), strand=np.where(plus, 1, -1))
-    return view, samples
+    view = fiddle_view(TrackManifest.read(demo / "fiddle" / "tracks.tsv"),
+                       ("dna", "netseq", "mnase", "tfiib", "rnaseq"), cache=cache)
+    sizes = view.genome.sizes
+    return view, gene_windows(read_genes(demo / "fiddle" / "genes.bed", sizes), sizes)
 
 
 def part_pipeline(demo: Path, n_batches: int) -> None:

@@ -6,47 +6,32 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from fiddle_factornet.bins import BinGrid, make_blacklist
 from fiddle_factornet.celltype import CellTypeFolder
 from fiddle_factornet.demo.fiddle import TATA_BOX
+from fiddle_factornet.fiddle.manifest import TrackManifest
+from fiddle_factornet.fiddle.manifest import fiddle_view as manifest_view
+from fiddle_factornet.fiddle.regions import RegionConfig, gene_windows, read_genes
 from fiddle_factornet.genome import Genome, encode
 from fiddle_factornet.intervals import IntervalSet
-from fiddle_factornet.pipeline import (FactorNetView, FiddleView, TrackInput, VectorInput,
-                                       numpy_batches, steps, training_dataset)
+from fiddle_factornet.pipeline import (FactorNetView, TrackInput, VectorInput, numpy_batches,
+                                       steps, training_dataset)
 from fiddle_factornet.samples import Samples, SingleTaskSampler, TFPeaks
 from fiddle_factornet.splits import ChromSplit
 from fiddle_factornet.tracks import TrackSet
 
-WINDOW_OFFSETS = np.arange(-500, -19, 20)  # FIDDLE's windows start 500..20 bp before the TSS
+WINDOW_OFFSETS = RegionConfig().offsets  # FIDDLE's windows start 500..20 bp before the TSS
 
 
 def fiddle_samples(demo) -> Samples:
-    genes = pd.read_csv(demo / "fiddle" / "genes.bed", sep="\t", header=None,
-                        names=["chrom", "start", "end", "name", "score", "strand"])
-    plus = (genes["strand"] == "+").to_numpy()
-    tss = np.where(plus, genes["start"], genes["end"] - 1)
-    names = tuple(genes["chrom"].unique())
-    chrom = np.repeat([names.index(c) for c in genes["chrom"]], len(WINDOW_OFFSETS))
-    tss, plus = np.repeat(tss, len(WINDOW_OFFSETS)), np.repeat(plus, len(WINDOW_OFFSETS))
-    offsets = np.tile(WINDOW_OFFSETS, len(genes))
-    start = np.where(plus, tss + offsets, tss - offsets - 499)
-    return Samples.build(names, chrom, start, start + 500, 0, 0, np.zeros((len(start), 1)),
-                         strand=np.where(plus, 1, -1))
+    sizes = Genome(demo / "genome" / "demo.fa").sizes
+    return gene_windows(read_genes(demo / "fiddle" / "genes.bed", sizes), sizes)
 
 
-def fiddle_view(demo, inputs=("netseq", "mnase", "tfiib", "rnaseq"), target="tssseq") -> FiddleView:
-    manifest = pd.read_csv(demo / "fiddle" / "tracks.tsv", sep="\t").set_index("name")
-
-    def track(name):
-        files = [demo / "fiddle" / f for f in manifest.loc[name, "files"].split(",")]
-        names = [f"{name}_fwd", f"{name}_rev"] if len(files) == 2 else [name]
-        return TrackInput(name, (TrackSet(files, names),))
-
-    return FiddleView(Genome(demo / "genome" / "demo.fa"), tuple(track(n) for n in inputs),
-                      track(target), 500)
+def fiddle_view(demo, inputs=("dna", "netseq", "mnase", "tfiib", "rnaseq"), target=None):
+    return manifest_view(TrackManifest.read(demo / "fiddle" / "tracks.tsv"), inputs, target)
 
 
 def bin_of(position):

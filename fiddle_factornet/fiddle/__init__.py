@@ -1,0 +1,1 @@
+"""FIDDLE (Eser & Churchman): track manifest, regions around gene starts, model."""

@@ -1,0 +1,109 @@
+"""FIDDLE's track manifest: which tracks exist, their role and kind, and their files.
+
+A tab-separated file with a header ``name  role  kind  files``, one track a line:
+
+- ``role``: ``input`` (fed to the model), ``target`` (predicted; exactly one), ``replicate`` (a
+  second measurement of the target, scored as if it were a prediction);
+- ``kind``: ``dna`` (one-hot sequence; ``files`` is the FASTA), ``stranded`` (``files`` is two
+  bigWigs, plus strand then minus strand, comma-separated), ``merged`` (one bigWig);
+- ``files``: paths relative to the manifest's folder.
+
+Example: the demo's ``fiddle/tracks.tsv``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import InputError
+from ..genome import Genome
+from ..pipeline import FiddleView, TrackInput
+from ..tracks import TrackSet
+
+ROLES = ("input", "target", "replicate")
+KINDS = {"dna": 1, "stranded": 2, "merged": 1}  # kind -> number of files
+
+
+@dataclass(frozen=True)
+class Track:
+    """One line of the manifest, its files resolved."""
+
+    name: str
+    role: str
+    kind: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class TrackManifest:
+    path: Path
+    tracks: tuple[Track, ...]
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "TrackManifest":
+        """Read and check a manifest; every problem is an InputError naming the file and line."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: track manifest not found")
+        lines = path.read_text().splitlines()
+        if not lines or lines[0].split("\t") != ["name", "role", "kind", "files"]:
+            raise InputError(f"{path}: line 1: expected the header 'name<TAB>role<TAB>kind<TAB>files'")
+        tracks = []
+        for line_no, line in enumerate(lines[1:], 2):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != 4:
+                raise InputError(f"{path}: line {line_no}: expected 4 tab-separated columns")
+            name, role, kind, files = fields
+            if role not in ROLES:
+                raise InputError(f"{path}: line {line_no}: role {role!r} is not one of {', '.join(ROLES)}")
+            if kind not in KINDS:
+                raise InputError(f"{path}: line {line_no}: kind {kind!r} is not one of "
+                                 f"{', '.join(KINDS)}")
+            paths = tuple(path.parent / f for f in files.split(","))
+            if len(paths) != KINDS[kind]:
+                raise InputError(f"{path}: line {line_no}: a {kind} track takes {KINDS[kind]} "
+                                 f"file(s), found {len(paths)}")
+            missing = [p for p in paths if not p.is_file()]
+            if missing:
+                raise InputError(f"{path}: line {line_no}: {missing[0]} not found")
+            if kind == "dna" and role != "input":
+                raise InputError(f"{path}: line {line_no}: DNA can only be an input")
+            if any(t.name == name for t in tracks):
+                raise InputError(f"{path}: line {line_no}: track name {name!r} appears twice")
+            tracks.append(Track(name, role, kind, paths))
+        if sum(t.role == "target" for t in tracks) != 1:
+            raise InputError(f"{path}: exactly one track must have the role 'target'")
+        return cls(path, tuple(tracks))
+
+    def track(self, name: str) -> Track:
+        for track in self.tracks:
+            if track.name == name:
+                return track
+        raise InputError(f"{self.path}: no track named {name!r} "
+                         f"(it has: {', '.join(t.name for t in self.tracks)})")
+
+    def role(self, role: str) -> tuple[Track, ...]:
+        return tuple(t for t in self.tracks if t.role == role)
+
+
+def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | None = None,
+                length: int = 500, cache: bool | str = True) -> FiddleView:
+    """The pipeline's view of the named input tracks and the target (default: the manifest's)
+    — or of a replicate named as ``target``, to score it as if it were a prediction."""
+    def track_input(track: Track) -> TrackInput:
+        names = [f"{track.name}_fwd", f"{track.name}_rev"] if track.kind == "stranded" else [track.name]
+        return TrackInput(track.name, (TrackSet(track.files, names, cache=cache),))
+
+    chosen = [manifest.track(name) for name in inputs]
+    dna = [t for t in chosen if t.kind == "dna"]
+    goal = manifest.track(target) if target else manifest.role("target")[0]
+    if goal.kind != "stranded":
+        raise InputError(f"{manifest.path}: the target {goal.name!r} must be a stranded track")
+    return FiddleView(Genome(dna[0].files[0], cache=cache) if dna else None,
+                      tuple(track_input(t) for t in chosen if t.kind != "dna"), track_input(goal),
+                      length, dna[0].name if dna else "dna")

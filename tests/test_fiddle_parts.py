@@ -1,0 +1,132 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+import pytest
+
+from fiddle_factornet.errors import InputError
+from fiddle_factornet.fiddle.manifest import TrackManifest
+from fiddle_factornet.fiddle.model import (FiddleConfig, build_fiddle, compile_fiddle,
+                                           transfer_module)
+from fiddle_factornet.fiddle.regions import (RegionConfig, gene_windows, read_genes,
+                                             split_by_chromosome, split_shuffled)
+from fiddle_factornet.genome import ChromSizes
+from fiddle_factornet.splits import ChromSplit
+from fiddle_factornet.writers import write_bed
+
+SIZES = ChromSizes(("chrI", "chrII"), (5_000, 3_000), "yeast.sizes")
+
+
+def test_demo_manifest(small_demo):
+    manifest = TrackManifest.read(small_demo / "fiddle" / "tracks.tsv")
+    assert [(t.name, t.role, t.kind, len(t.files)) for t in manifest.tracks] == [
+        ("dna", "input", "dna", 1), ("netseq", "input", "stranded", 2),
+        ("mnase", "input", "stranded", 2), ("tfiib", "input", "stranded", 2),
+        ("rnaseq", "input", "merged", 1), ("tssseq", "target", "stranded", 2),
+        ("tssseq_rep2", "replicate", "stranded", 2)]
+    assert manifest.role("target")[0].files[0].name == "tssseq.plus.bw"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("name\trole\n", "line 1: expected the header"),
+    ("name\trole\tkind\tfiles\nx\toutput\tmerged\ta.bw\n", "line 2: role 'output' is not one of"),
+    ("name\trole\tkind\tfiles\nx\tinput\tstranded\ta.bw\n", "line 2: a stranded track takes 2 file"),
+    ("name\trole\tkind\tfiles\nx\tinput\tmerged\tnone.bw\n", "line 2: .*none.bw not found"),
+    ("name\trole\tkind\tfiles\nx\tinput\tmerged\ta.bw\n", "exactly one track must have the role"),
+    ("name\trole\tkind\tfiles\nx\ttarget\tmerged\ta.bw\nx\tinput\tmerged\ta.bw\n",
+     "line 3: track name 'x' appears twice"),
+])
+def test_bad_manifests(tmp_path, body, message):
+    (tmp_path / "a.bw").write_bytes(b"")
+    path = tmp_path / "tracks.tsv"
+    path.write_text(body)
+    with pytest.raises(InputError, match=message):
+        TrackManifest.read(path)
+
+
+def test_windows_around_gene_starts_in_gene_orientation(tmp_path):
+    genes = read_genes(write_bed(tmp_path / "g.bed", [
+        ("chrI", 1000, 2000, "plus", 0, "+"), ("chrI", 2500, 3000, "minus", 0, "-"),
+        ("chrII", 100, 900, "edge", 0, "+")]), SIZES)
+    windows = gene_windows(genes, SIZES)
+    plus = windows.take(windows.strand == 1)
+    minus = windows.take(windows.strand == -1)
+    # TSS 1000: windows start at 1000 - 500 ... 1000 - 20
+    assert plus.start[:25].tolist() == list(range(500, 981, 20))
+    # TSS 2999 on the minus strand: the mirror image, [TSS + 20 - 499 ...] in genome order
+    assert minus.start.tolist() == [2999 + 500 - 499 - 20 * k for k in range(25)]
+    assert (minus.end - minus.start == 500).all()
+    # chrII's TSS at 100: windows starting before 0 are dropped (100 - 500 ... 100 - 120 < 0)
+    assert plus.take(plus.chrom == 1).start.tolist() == [0, 20, 40, 60, 80]
+    assert windows.targets.shape == (len(windows), 0)
+
+
+def test_non_overlapping_genes_and_gff3(tmp_path):
+    genes = read_genes(write_bed(tmp_path / "g.bed", [
+        ("chrI", 1000, 2000, "a", 0, "+"), ("chrI", 1500, 2500, "b", 0, "-"),
+        ("chrI", 3000, 4000, "c", 0, "+")]), SIZES)
+    alone = gene_windows(genes, SIZES, RegionConfig(non_overlapping=True))
+    assert set(alone.start.tolist()) == set(range(2500, 2981, 20))  # only gene c
+    gff = tmp_path / "g.gff3"
+    gff.write_text("##gff-version 3\nchrI\tsgd\tgene\t1001\t2000\t.\t-\t.\tID=YAL001C;Name=x\n"
+                   "chrI\tsgd\tmRNA\t1001\t2000\t.\t-\t.\tID=m1\n")
+    table = read_genes(gff, SIZES)
+    assert table.values.tolist() == [["chrI", 1000, 2000, "YAL001C", "-"]]
+    with pytest.raises(InputError, match="g.bed: genes need a strand"):
+        read_genes(write_bed(tmp_path / "g.bed", [("chrI", 1, 2)]), SIZES)
+
+
+def test_splits(tmp_path):
+    genes = read_genes(write_bed(tmp_path / "g.bed", [
+        ("chrI", 1000, 2000, "a", 0, "+"), ("chrII", 1500, 2500, "b", 0, "-")]), SIZES)
+    windows = gene_windows(genes, SIZES)
+    by_chrom = split_by_chromosome(windows, ChromSplit(valid=("chrII",), test=()), SIZES)
+    assert len(by_chrom["train"]) == 25 and len(by_chrom["valid"]) == 25 and not len(by_chrom["test"])
+    shuffled = split_shuffled(windows, n_valid=5, n_test=10, seed=3)
+    assert [len(shuffled[k]) for k in ("train", "valid", "test")] == [35, 5, 10]
+    assert np.array_equal(shuffled["test"].start, split_shuffled(windows, 5, 10, seed=3)["test"].start)
+    with pytest.raises(InputError, match="leave none of the 50"):
+        split_shuffled(windows, 25, 25)
+
+
+CFG = FiddleConfig(tracks=(("dna", 4), ("net", 2), ("rna", 1)), length=60, module_filters=(6, 4),
+                   scaffold_filters=3, representation=60)
+
+
+def data(cfg=CFG, n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    inputs = {name: rng.random((n, cfg.length, rows), dtype=np.float32) for name, rows in cfg.tracks}
+    target = rng.random((n, cfg.length)).astype(np.float32)
+    return inputs, target / target.sum(1, keepdims=True)
+
+
+def test_model_outputs_a_distribution_and_round_trips(tmp_path):
+    model = compile_fiddle(build_fiddle(CFG))
+    inputs, target = data()
+    assert np.isfinite(model.train_on_batch(inputs, target))
+    out = model.predict(inputs, verbose=0)
+    np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)
+    assert model.get_layer("net_module").get_layer("net_representation").output.shape[1:] == (60,)
+    model.save(tmp_path / "f.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "f.keras").predict(inputs, verbose=0), out)
+    single = build_fiddle(FiddleConfig(tracks=(("rna", 1),), length=60, module_filters=(6, 4),
+                                       scaffold_filters=3, representation=60))
+    assert [i.name for i in single.inputs] == ["rna"]
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+def test_transfer_a_module_frozen_or_fine_tuned(trainable):
+    source = compile_fiddle(build_fiddle(CFG))
+    inputs, target = data()
+    source.train_on_batch(inputs, target)
+    fresh = build_fiddle(CFG)
+    transfer_module(source, fresh, "net", trainable=trainable)
+    compile_fiddle(fresh)
+    before = [w.copy() for w in fresh.get_layer("net_module").get_weights()]
+    assert all(np.array_equal(a, b) for a, b in zip(before, source.get_layer("net_module").get_weights()))
+    fresh.train_on_batch(inputs, target)
+    after = fresh.get_layer("net_module").get_weights()
+    changed = any(not np.array_equal(a, b) for a, b in zip(before, after))
+    assert changed == trainable
