@@ -26,6 +26,7 @@ setup(
         "absl-py>=1.0",
         "tqdm>=4.60",
         "tensorboard>=2.16",  # the TensorBoard callback; tensorflow no longer installs it
+        "matplotlib>=3.6",  # FIDDLE's learning-curve and profile plots (PNG)
     ],
     extras_require={"test": ["pytest>=7", "scikit-learn"]},
 )

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from ..bins import BinGrid, make_blacklist
+from ..callbacks import build_callbacks, describe_devices
 from ..celltype import CellTypeFolder, check_consistent
 from ..errors import InputError
 from ..genome import Genome
@@ -65,17 +66,6 @@ def compile_factornet(model: keras.Model, learning_rate: float) -> keras.Model:
     model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy",
                   metrics=["binary_accuracy", keras.metrics.AUC(curve="PR", name="auprc")])
     return model
-
-
-def build_callbacks(out_dir: Path, patience: int) -> list[keras.callbacks.Callback]:
-    """Best weights by validation loss, early stopping, CSV history, TensorBoard logs."""
-    return [
-        keras.callbacks.ModelCheckpoint(out_dir / "best.weights.h5", monitor="val_loss",
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
-        keras.callbacks.CSVLogger(out_dir / "history.csv"),
-        keras.callbacks.TensorBoard(out_dir / "logs"),
-    ]
 
 
 @dataclass
@@ -133,14 +123,6 @@ def load_training_data(settings: TrainSettings) -> TrainingData:
                            n_meta=len(folders[0].meta_names) if settings.meta else 0,
                            n_annotations=6 if settings.annotations_dir else 0)
     return TrainingData(view, epoch_samples, validation, tfs, folders, architecture)
-
-
-def describe_devices() -> str:
-    """Where TensorFlow will train: its GPUs, or the CPU."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return ", ".join(gpu.name for gpu in gpus) if gpus else "CPU (TensorFlow sees no GPU)"
 
 
 def train(settings: TrainSettings) -> dict[str, list[float]]:

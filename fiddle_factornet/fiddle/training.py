@@ -1,0 +1,129 @@
+"""Training FIDDLE: windows around gene starts, split, the model, and its folder.
+
+The model folder holds ``config.json`` (architecture, regions, settings), ``model.keras`` (best
+weights), ``best.weights.h5``, ``final.weights.h5``, ``history.json``/``history.csv``,
+``learning_curve.csv`` (held-out KL against training samples seen), the validation and test
+windows as BED6 (``valid_regions.bed``, ``test_regions.bed``: chrom, start, end, ., 0, strand)
+and TensorBoard ``logs/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ..callbacks import build_callbacks, describe_devices
+from ..errors import InputError
+from ..genome import ChromSizes
+from ..pipeline import evaluation_dataset, steps, training_dataset
+from ..samples import Samples
+from ..splits import DEFAULT_TEST, DEFAULT_VALID, ChromSplit
+from ..tables import format_rows
+from ..tracks import open_bigwig
+from .manifest import TrackManifest, fiddle_view
+from .model import FiddleConfig, build_fiddle, compile_fiddle
+from .regions import RegionConfig, gene_windows, read_genes, split_by_chromosome, split_shuffled
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FiddleTrainSettings:
+    """Everything a FIDDLE training run depends on (written to config.json)."""
+
+    manifest: str
+    genes: str
+    output_dir: str
+    inputs: tuple[str, ...] = ()       # default: every input track of the manifest
+    target: str | None = None          # default: the manifest's target
+    overwrite: bool = False
+    split: str = "shuffle"             # or "chromosome"
+    n_valid: int = 1000
+    n_test: int = 1000
+    valid_chroms: tuple[str, ...] = DEFAULT_VALID
+    test_chroms: tuple[str, ...] = DEFAULT_TEST
+    epochs: int = 50
+    patience: int = 5
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 0
+    cache: bool | str = True
+    regions: RegionConfig = field(default_factory=RegionConfig)
+    module_filters: tuple[int, int] = (80, 40)
+    scaffold_filters: int = 20
+    representation: int = 500
+    dropout: float = 0.5
+
+
+def write_regions(path: Path, samples: Samples) -> None:
+    """Windows as BED6 (chrom, start, end, ., 0, strand)."""
+    names = np.array(samples.chrom_names, dtype="S")[samples.chrom]
+    strand = np.where(samples.strand < 0, b"-", b"+").astype("S1")
+    n = len(samples)
+    path.write_bytes(format_rows([names, samples.start, samples.end, np.full(n, b"."),
+                                  np.zeros(n, np.int64), strand]))
+
+
+def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
+    """Train a FIDDLE model and write its folder; returns the history."""
+    out = Path(settings.output_dir)
+    if out.exists() and not settings.overwrite:
+        raise InputError(f"{out}: output folder exists; use the overwrite flag to replace it")
+    manifest = TrackManifest.read(settings.manifest)
+    inputs = settings.inputs or tuple(t.name for t in manifest.role("input"))
+    view = fiddle_view(manifest, inputs, settings.target, settings.regions.length, settings.cache)
+    sizes = view.genome.sizes if view.genome is not None else \
+        _bigwig_sizes(view.tracks[0].per_cell[0])
+    windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions)
+    if settings.split == "chromosome":
+        parts = split_by_chromosome(windows, ChromSplit(settings.valid_chroms, settings.test_chroms)
+                                    .check(sizes), sizes)
+    else:
+        parts = split_shuffled(windows, settings.n_valid, settings.n_test, settings.seed)
+    rows = tuple((name, shape[1]) for name, shape in view.input_shapes(windows).items())
+    architecture = FiddleConfig(rows, settings.regions.length, settings.module_filters,
+                                settings.scaffold_filters, representation=settings.representation,
+                                dropout=settings.dropout)
+    keras.utils.set_random_seed(settings.seed)
+    model = compile_fiddle(build_fiddle(architecture), settings.learning_rate)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    config = {"architecture": asdict(architecture), "regions": asdict(settings.regions),
+              "training": {k: v for k, v in asdict(settings).items() if k != "regions"},
+              "inputs": list(inputs), "target": settings.target or manifest.role("target")[0].name}
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+    write_regions(out / "valid_regions.bed", parts["valid"])
+    write_regions(out / "test_regions.bed", parts["test"])
+    train = parts["train"]
+    logger.info("training FIDDLE on %s: inputs %s; %d training, %d validation, %d test windows",
+                describe_devices(), ", ".join(inputs), len(train), len(parts["valid"]),
+                len(parts["test"]))
+    history = model.fit(
+        training_dataset(view, train, settings.batch_size, settings.epochs, settings.seed),
+        epochs=settings.epochs, steps_per_epoch=steps(len(train), settings.batch_size),
+        validation_data=evaluation_dataset(view, parts["valid"], settings.batch_size),
+        callbacks=build_callbacks(out, settings.patience), shuffle=False,
+        verbose=1 if sys.stderr.isatty() else 2)
+    model.save_weights(out / "final.weights.h5")
+    model.load_weights(out / "best.weights.h5")
+    model.save(out / "model.keras")
+    history = {key: [float(v) for v in values] for key, values in history.history.items()}
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    seen = (np.arange(len(history["loss"])) + 1) * len(train)
+    (out / "learning_curve.csv").write_text("samples_seen,train_kl,valid_kl\n" + "".join(
+        f"{s},{t:.6f},{v:.6f}\n" for s, t, v in zip(seen, history["loss"], history["val_loss"])))
+    logger.info("model folder written: %s (best validation KL %.4f)", out, min(history["val_loss"]))
+    return history
+
+
+def _bigwig_sizes(tracks) -> ChromSizes:
+    """Chromosome sizes of a track set's first bigWig (when no DNA input names the genome)."""
+    chroms = open_bigwig(tracks.files[0]).chroms()
+    return ChromSizes(tuple(chroms), tuple(chroms.values()), str(tracks.files[0]))

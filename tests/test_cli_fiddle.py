@@ -1,0 +1,51 @@
+"""FIDDLE's scripts on the demo data: train a small model, evaluate it, bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(__file__).resolve().parents[1] / "bin"
+SMALL = ["--module_filters", "8,4", "--scaffold_filters", "4", "--representation", "50",
+         "--n_valid", "150", "--n_test", "150", "-e", "2"]
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, str(BIN / script), *map(str, args)], capture_output=True,
+                          text=True)
+
+
+def test_train_then_evaluate(small_demo, tmp_path):
+    manifest, genes = small_demo / "fiddle/tracks.tsv", small_demo / "fiddle/genes.bed"
+    model = tmp_path / "model"
+    trained = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs",
+                  "dna,netseq,rnaseq", *SMALL, "-o", model)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    config = json.loads((model / "config.json").read_text())
+    assert config["inputs"] == ["dna", "netseq", "rnaseq"] and config["target"] == "tssseq"
+    assert len((model / "test_regions.bed").read_text().splitlines()) == 150
+    assert (model / "learning_curve.csv").read_text().splitlines()[0] == "samples_seen,train_kl,valid_kl"
+    evaluated = run("ffn-fiddle-evaluate", "-m", model, "-o", tmp_path / "eval")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    summary = json.loads((tmp_path / "eval.summary.json").read_text())
+    assert summary["windows"] == 150 and set(summary) == {"windows", "prediction", "random", "replicate"}
+    assert summary["replicate"]["bin_accuracy"] > 2 * summary["random"]["bin_accuracy"]
+    assert "replicate" in evaluated.stdout and "bin accuracy" in evaluated.stdout
+    rows = (tmp_path / "eval.regions.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["chrom", "start", "end", "strand", "kl", "predicted_bin",
+                                   "target_bin", "correct"] and len(rows) == 151
+    for plot in ("learning_curve", "profiles"):
+        assert (tmp_path / f"eval.{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = run("ffn-fiddle-evaluate", "-m", model, "-o", tmp_path / "eval")
+    assert again.returncode == 2 and "output exists" in again.stderr.strip().splitlines()[-1]
+
+
+def test_bad_fiddle_input(small_demo, tmp_path):
+    manifest, genes = small_demo / "fiddle/tracks.tsv", small_demo / "fiddle/genes.bed"
+    unknown = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs", "chipseq",
+                  "-o", tmp_path / "m")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "no track named 'chipseq'" in unknown.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "m").exists()
+    not_model = run("ffn-fiddle-evaluate", "-m", tmp_path, "-o", tmp_path / "e")
+    assert not_model.returncode == 2 and "not a FIDDLE model folder" in not_model.stderr
