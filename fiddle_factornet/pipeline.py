@@ -158,19 +158,27 @@ class FactorNetView:
         return inputs, samples.targets
 
 
+#: FIDDLE's control inputs, (L, 1) each: the target profile itself (an input that must come out
+#: sufficient) and white noise (one that must come out unnecessary)
+CONTROLS = ("target", "noise")
+
+
 @dataclass(frozen=True)
 class FiddleView:
-    """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA), target a profile (n, L)."""
+    """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA), target a profile (n, L);
+    ``controls`` add ``control_target`` and/or ``control_noise`` inputs (n, L, 1)."""
 
     genome: Genome | None
     tracks: tuple[TrackInput, ...]
     target: TrackInput
     length: int = 500
     dna_name: str = "dna"
+    controls: tuple[str, ...] = ()
 
     def input_shapes(self, samples: Samples) -> dict[str, tuple[int, ...]]:
         shapes = {self.dna_name: (self.length, 4)} if self.genome is not None else {}
         shapes.update({t.name: (self.length, t.width) for t in self.tracks})
+        shapes.update({f"control_{c}": (self.length, 1) for c in self.controls})
         return shapes
 
     def target_shape(self, samples: Samples) -> tuple[int, ...]:
@@ -190,8 +198,13 @@ class FiddleView:
             inputs[self.dna_name] = np.take(_onehot_table(4), codes, axis=0, out=dna, mode="clip")
         for track in self.tracks:
             inputs[track.name] = self._oriented(track, windows, samples, minus, allocate)
-        counts = self._oriented(self.target, windows, samples, minus, allocate)[..., 0]
-        return inputs, sense_profile(counts)
+        profile = sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
+        if "target" in self.controls:
+            inputs["control_target"] = profile[..., None]
+        if "noise" in self.controls:  # seeded by the windows: the same batch, the same noise
+            rng = np.random.default_rng(np.concatenate([samples.start, samples.chrom]).astype(np.uint64))
+            inputs["control_noise"] = rng.standard_normal((n, length, 1), dtype=np.float32)
+        return inputs, profile
 
     @staticmethod
     def _oriented(track: TrackInput, windows: Windows, samples: Samples, minus: np.ndarray,

@@ -54,6 +54,15 @@ def reverse_complement_order(names: Sequence[str], source: str = "track names") 
     return order
 
 
+def read_values(handle, chrom: str, start: int, end: int) -> np.ndarray:
+    """(end - start,) float32 values of a bigWig; NaN and uncovered bases are 0 (pyBigWig gives an
+    empty array for a chromosome without any data)."""
+    values = handle.values(chrom, start, end, numpy=True)
+    if len(values) != end - start:
+        return np.zeros(end - start, np.float32)
+    return np.nan_to_num(values.astype(np.float32, copy=False), nan=0.0)
+
+
 def _index_lookup(chroms: dict[str, int]):
     """names -> (len(names),) int indices into ``chroms`` (0 for absent names, which callers mask)."""
     index = {name: i for i, name in enumerate(chroms)}
@@ -120,7 +129,7 @@ class TrackSet:
         limit = np.finfo(dtype).max
 
         def read(name: str, start: int, end: int) -> np.ndarray:
-            values = np.nan_to_num(self._handle(k).values(name, start, end, numpy=True), nan=0.0)
+            values = read_values(self._handle(k), name, start, end)
             peak = np.abs(values).max(initial=0.0)
             if peak > limit:
                 raise InputError(f"{self.files[k]}: value {peak:g} on {name} does not fit the "
@@ -180,8 +189,7 @@ class TrackSet:
             for span in np.split(np.arange(len(rows)), breaks):
                 span_lo, span_hi = int(lo[span[0]]), int(hi[span].max())
                 if span_hi > span_lo:
-                    values = handle.values(windows.chrom_names[cid], span_lo, span_hi, numpy=True)
-                    values = np.nan_to_num(values.astype(np.float32, copy=False), nan=0.0)
+                    values = read_values(handle, windows.chrom_names[cid], span_lo, span_hi)
                 else:
                     values = np.zeros(1, np.float32)
                 out[rows[span], :, k] = gather_windows(values, -span_lo, size,

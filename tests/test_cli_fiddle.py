@@ -49,3 +49,40 @@ def test_bad_fiddle_input(small_demo, tmp_path):
     assert not (tmp_path / "m").exists()
     not_model = run("ffn-fiddle-evaluate", "-m", tmp_path, "-o", tmp_path / "e")
     assert not_model.returncode == 2 and "not a FIDDLE model folder" in not_model.stderr
+
+
+def test_importance_with_controls(small_demo, tmp_path):
+    manifest, genes = small_demo / "fiddle/tracks.tsv", small_demo / "fiddle/genes.bed"
+    model = tmp_path / "model"
+    trained = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs", "netseq",
+                  "--controls", "target,noise", *SMALL, "-o", model)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    result = run("ffn-fiddle-importance", "-m", model, "-o", tmp_path / "imp")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "imp.importance.json").read_text())
+    assert set(summary["inputs"]) == {"netseq", "control_target", "control_noise"}
+    header = (tmp_path / "imp.importance.tsv").read_text().splitlines()[0].split("\t")
+    assert header[:5] == ["chrom", "start", "end", "strand", "kl_all"]
+    assert "control_target_sufficiency" in header and len(
+        (tmp_path / "imp.importance.tsv").read_text().splitlines()) == 151
+    assert "necessity" in result.stdout
+
+
+def test_a_target_without_signal_is_refused(small_demo, tmp_path):
+    import numpy as np
+
+    from fiddle_factornet.writers import write_bigwig
+
+    sizes = [tuple(line.split("\t")) for line in
+             (small_demo / "genome/demo.chrom.sizes").read_text().splitlines()]
+    sizes = [(name, int(length)) for name, length in sizes]
+    for strand in ("plus", "minus"):
+        write_bigwig(tmp_path / f"empty.{strand}.bw", sizes, {sizes[0][0]: np.full(sizes[0][1], np.nan)})
+    (tmp_path / "tracks.tsv").write_text(
+        "name\trole\tkind\tfiles\n"
+        f"rnaseq\tinput\tmerged\t{small_demo}/fiddle/rnaseq.bw\n"
+        "empty\ttarget\tstranded\tempty.plus.bw,empty.minus.bw\n")
+    result = run("ffn-fiddle-train", "--manifest", tmp_path / "tracks.tsv", "--genes",
+                 small_demo / "fiddle/genes.bed", *SMALL, "-o", tmp_path / "m")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "the target track 'empty' is zero in every one of the" in result.stderr.splitlines()[-1]

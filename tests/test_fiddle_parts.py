@@ -130,3 +130,60 @@ def test_transfer_a_module_frozen_or_fine_tuned(trainable):
     after = fresh.get_layer("net_module").get_weights()
     changed = any(not np.array_equal(a, b) for a, b in zip(before, after))
     assert changed == trainable
+
+
+def test_module_and_scaffold_shapes_and_parameter_counts():
+    model = build_fiddle(CFG)
+    # a module over H rows, L = 60: conv 5 (valid) -> 56 -> pool 28 -> conv 5 -> 24 -> pool 12
+    for name, rows in CFG.tracks:
+        module = model.get_layer(f"{name}_module")
+        assert module.get_layer(f"{name}_2_norm").output.shape[1:] == (12, 4)
+        expected = (5 * rows * 6 + 6) + 4 * 6 + (5 * 6 * 4 + 4) + 4 * 4 + (12 * 4 * 60 + 60)
+        assert module.count_params() == expected
+    # scaffold over 3 stacked representations: conv 5 -> 56 -> pool 28, 3 filters
+    assert model.get_layer("scaffold_norm").output.shape[1:] == (28, 3)
+    scaffold = (5 * 3 * 3 + 3) + 4 * 3 + (28 * 3 * 60 + 60)
+    assert model.count_params() == sum(model.get_layer(f"{n}_module").count_params()
+                                       for n, _ in CFG.tracks) + scaffold
+
+
+def test_kl_loss_equals_numpy_and_bins_split_at_50_bp():
+    from fiddle_factornet.fiddle.evaluation import kl_per_region, profile_bins
+
+    rng = np.random.default_rng(1)
+    target = rng.random((4, 500))
+    target[0] = 0.0
+    target[0, 7] = 1.0
+    target = target / target.sum(1, keepdims=True)
+    prediction = rng.random((4, 500))
+    prediction = prediction / prediction.sum(1, keepdims=True)
+    keras_kl = float(keras.losses.KLDivergence()(target.astype("float32"), prediction.astype("float32")))
+    assert keras_kl == pytest.approx(kl_per_region(target, prediction).mean(), rel=1e-5)
+    profiles = np.zeros((4, 500))
+    profiles[[0, 1, 2, 3], [49, 50, 450, 499]] = 1.0
+    assert profile_bins(profiles).tolist() == [0, 1, 9, 9]
+
+
+def test_sufficiency_and_necessity_of_a_useless_input():
+    from fiddle_factornet.fiddle.importance import importance
+
+    length = 20
+    a, b = keras.Input((length, 1), name="a"), keras.Input((length, 1), name="b")
+    useful = keras.layers.Dense(length, name="from_a")(keras.layers.Flatten()(a))
+    ignored = keras.layers.Dense(length, kernel_initializer="zeros", name="from_b")(
+        keras.layers.Flatten()(b))
+    model = keras.Model({"a": a, "b": b}, keras.layers.Softmax()(keras.layers.Add()([useful, ignored])))
+    model.get_layer("from_a").set_weights([np.eye(length, dtype="float32") * 20,
+                                           np.zeros(length, "float32")])
+    rng = np.random.default_rng(0)
+    peaks = rng.integers(0, length, 64)
+    target = np.full((64, length), 1e-3)
+    target[np.arange(64), peaks] = 1.0
+    target /= target.sum(1, keepdims=True)
+    inputs = {"a": target[..., None].astype("float32"),
+              "b": rng.random((64, length, 1), dtype=np.float32)}
+    result = importance(model, inputs, target)
+    assert np.allclose(result["b"]["necessity"], 0.5)     # losing b changes nothing
+    assert np.allclose(result["a"]["sufficiency"], 0.5)   # a alone is everything
+    assert result["a"]["necessity"].mean() > 0.9         # losing a hurts
+    assert result["b"]["sufficiency"].mean() < 0.1       # b alone does not do

@@ -140,3 +140,10 @@ def test_auto_cache_uses_a_valid_cache_and_never_builds_one(tmp_path, cache_dir)
     TrackSet([path], cache=True)
     auto = TrackSet([path], cache="auto")
     assert auto._flats is not None and auto.rows(w)[0, :, 0].tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_chromosome_without_any_data_reads_as_zeros(tmp_path, cache):
+    path = write_bigwig(tmp_path / "e.bw", [("chr1", 10), ("chr2", 10)], {"chr2": np.ones(10)})
+    w = Windows(("chr1", "chr2"), np.array([0, 1]), np.array([2, 2]), 4)
+    assert TrackSet([path], cache=cache).rows(w)[..., 0].tolist() == [[0, 0, 0, 0], [1, 1, 1, 1]]

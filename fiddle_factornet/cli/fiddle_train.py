@@ -18,6 +18,8 @@ flags.DEFINE_string("manifest", None, "Track manifest (name, role, kind, files).
 flags.DEFINE_string("genes", None, "Genes: BED6 with strand, or GFF3.")
 flags.DEFINE_list("inputs", [], "Input tracks to use (default: every input of the manifest).")
 flags.DEFINE_string("target", None, "Target track (default: the manifest's).")
+flags.DEFINE_list("controls", [], "Control inputs to add: target (the target profile itself) "
+                  "and/or noise (white noise).")
 flags.DEFINE_string("output", None, "Model folder to write.", short_name="o")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing model folder.", short_name="oc")
 flags.DEFINE_enum("split", "shuffle", ["shuffle", "chromosome"], "Seeded random windows (the "
@@ -43,7 +45,8 @@ flags.mark_flags_as_required(["manifest", "genes", "output"])
 def main(argv: list[str]) -> None:
     train_fiddle(FiddleTrainSettings(
         manifest=FLAGS.manifest, genes=FLAGS.genes, output_dir=FLAGS.output,
-        inputs=tuple(FLAGS.inputs), target=FLAGS.target, overwrite=FLAGS.overwrite,
+        inputs=tuple(FLAGS.inputs), target=FLAGS.target, controls=tuple(FLAGS.controls),
+        overwrite=FLAGS.overwrite,
         split=FLAGS.split, n_valid=FLAGS.n_valid, n_test=FLAGS.n_test,
         valid_chroms=tuple(FLAGS.validchroms), test_chroms=tuple(FLAGS.testchroms),
         epochs=FLAGS.epochs, patience=FLAGS.patience, batch_size=FLAGS.batchsize,

@@ -29,6 +29,7 @@ from ..samples import Samples
 from ..tables import fixed_point, format_rows
 from ..tracks import TrackSet
 from .annotations import Annotations
+from .convert import HARD_SIGMOID_NAME, keras1_hard_sigmoid
 from .model import FactorNetConfig
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class ModelFolder:
         features = _lines(path / "feature.txt")
         meta_names = _lines(path / "meta.txt") if "meta" in features else ()
         architecture = FactorNetConfig(**json.loads((path / "config.json").read_text())["architecture"])
-        return cls(path, keras.models.load_model(path / "model.keras"), architecture,
+        model = keras.models.load_model(path / "model.keras",  # converted originals' activation
+                                        custom_objects={HARD_SIGMOID_NAME: keras1_hard_sigmoid})
+        return cls(path, model, architecture,
                    _lines(path / "chip.txt"), _lines(path / "bigwig.txt"), meta_names, features)
 
     def check_cell_type(self, cell: CellTypeFolder) -> None:

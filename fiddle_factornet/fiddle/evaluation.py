@@ -24,7 +24,7 @@ from ..intervals import read_bed
 from ..pipeline import evaluation_dataset, numpy_batches
 from ..samples import Samples
 from ..tables import fixed_point, format_rows
-from .manifest import TrackManifest, fiddle_view
+from .manifest import TrackManifest, fiddle_view, view_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +84,8 @@ def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: s
     config = json.loads((model_dir / "config.json").read_text())
     tracks = TrackManifest.read(manifest or config["training"]["manifest"])
     view = fiddle_view(tracks, config["inputs"], config["target"],
-                       config["regions"]["length"], "auto")
-    sizes = view.genome.sizes if view.genome is not None else \
-        ChromSizes.read(regions or model_dir / "test_regions.bed")
-    samples = read_regions(regions or model_dir / "test_regions.bed", sizes)
+                       config["regions"]["length"], "auto", config.get("controls", ()))
+    samples = read_regions(regions or model_dir / "test_regions.bed", view_sizes(view))
     model = keras.models.load_model(model_dir / "model.keras")
     prediction = model.predict(evaluation_dataset(view, samples, batch_size), verbose=0)
     target = np.concatenate([t for _, t in numpy_batches(view, samples, 4096)])
@@ -163,3 +161,21 @@ def _plot_profiles(target, prediction, samples: Samples, path: Path, overwrite: 
     with atomic_output(path, overwrite) as tmp:
         figure.savefig(tmp, format="png", dpi=100)
     plt.close(figure)
+
+
+def study_table(summaries: dict[str, str | Path]) -> str:
+    """Bin accuracy and mean KL of several models evaluated on the same windows (their
+    ``.summary.json`` by model name), between the random row and the replicate row."""
+    loaded = {name: json.loads(Path(path).read_text()) for name, path in summaries.items()}
+    first = next(iter(loaded.values()))
+    if any(s["windows"] != first["windows"] for s in loaded.values()):
+        raise InputError("the summaries compared were made on different numbers of windows")
+    lines = [f"{first['windows']} held-out windows",
+             f"{'model':24s} {'bin accuracy':>12s} {'mean KL':>9s}",
+             f"{'random':24s} {first['random']['bin_accuracy']:12.1%}"]
+    lines += [f"{name:24s} {s['prediction']['bin_accuracy']:12.1%} {s['prediction']['mean_kl']:9.4f}"
+              for name, s in loaded.items()]
+    if "replicate" in first:
+        lines.append(f"{'replicate':24s} {first['replicate']['bin_accuracy']:12.1%} "
+                     f"{first['replicate']['mean_kl']:9.4f}")
+    return "\n".join(lines)

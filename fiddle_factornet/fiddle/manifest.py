@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError
-from ..genome import Genome
-from ..pipeline import FiddleView, TrackInput
-from ..tracks import TrackSet
+from ..genome import ChromSizes, Genome
+from ..pipeline import CONTROLS, FiddleView, TrackInput
+from ..tracks import TrackSet, open_bigwig
 
 ROLES = ("input", "target", "replicate")
 KINDS = {"dna": 1, "stranded": 2, "merged": 1}  # kind -> number of files
@@ -92,9 +92,11 @@ class TrackManifest:
 
 
 def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | None = None,
-                length: int = 500, cache: bool | str = True) -> FiddleView:
+                length: int = 500, cache: bool | str = True,
+                controls: Sequence[str] = ()) -> FiddleView:
     """The pipeline's view of the named input tracks and the target (default: the manifest's)
-    — or of a replicate named as ``target``, to score it as if it were a prediction."""
+    — or of a replicate named as ``target``, to score it as if it were a prediction — plus the
+    control inputs named (``pipeline.CONTROLS``)."""
     def track_input(track: Track) -> TrackInput:
         names = [f"{track.name}_fwd", f"{track.name}_rev"] if track.kind == "stranded" else [track.name]
         return TrackInput(track.name, (TrackSet(track.files, names, cache=cache),))
@@ -104,6 +106,18 @@ def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | No
     goal = manifest.track(target) if target else manifest.role("target")[0]
     if goal.kind != "stranded":
         raise InputError(f"{manifest.path}: the target {goal.name!r} must be a stranded track")
+    unknown = [c for c in controls if c not in CONTROLS]
+    if unknown:
+        raise InputError(f"control {unknown[0]!r} is not one of {', '.join(CONTROLS)}")
     return FiddleView(Genome(dna[0].files[0], cache=cache) if dna else None,
                       tuple(track_input(t) for t in chosen if t.kind != "dna"), track_input(goal),
-                      length, dna[0].name if dna else "dna")
+                      length, dna[0].name if dna else "dna", tuple(controls))
+
+
+def view_sizes(view: FiddleView) -> ChromSizes:
+    """The chromosome sizes a view reads from: its genome's, else its first bigWig's."""
+    if view.genome is not None:
+        return view.genome.sizes
+    track = (view.tracks or (view.target,))[0].per_cell[0]
+    chroms = open_bigwig(track.files[0]).chroms()
+    return ChromSizes(tuple(chroms), tuple(chroms.values()), str(track.files[0]))

@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -21,13 +21,11 @@ import numpy as np
 
 from ..callbacks import build_callbacks, describe_devices
 from ..errors import InputError
-from ..genome import ChromSizes
-from ..pipeline import evaluation_dataset, steps, training_dataset
+from ..pipeline import evaluation_dataset, numpy_batches, steps, training_dataset
 from ..samples import Samples
 from ..splits import DEFAULT_TEST, DEFAULT_VALID, ChromSplit
 from ..tables import format_rows
-from ..tracks import open_bigwig
-from .manifest import TrackManifest, fiddle_view
+from .manifest import TrackManifest, fiddle_view, view_sizes
 from .model import FiddleConfig, build_fiddle, compile_fiddle
 from .regions import RegionConfig, gene_windows, read_genes, split_by_chromosome, split_shuffled
 
@@ -43,6 +41,7 @@ class FiddleTrainSettings:
     output_dir: str
     inputs: tuple[str, ...] = ()       # default: every input track of the manifest
     target: str | None = None          # default: the manifest's target
+    controls: tuple[str, ...] = ()     # extra control inputs: "target" and/or "noise"
     overwrite: bool = False
     split: str = "shuffle"             # or "chromosome"
     n_valid: int = 1000
@@ -78,15 +77,16 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
         raise InputError(f"{out}: output folder exists; use the overwrite flag to replace it")
     manifest = TrackManifest.read(settings.manifest)
     inputs = settings.inputs or tuple(t.name for t in manifest.role("input"))
-    view = fiddle_view(manifest, inputs, settings.target, settings.regions.length, settings.cache)
-    sizes = view.genome.sizes if view.genome is not None else \
-        _bigwig_sizes(view.tracks[0].per_cell[0])
+    view = fiddle_view(manifest, inputs, settings.target, settings.regions.length, settings.cache,
+                       settings.controls)
+    sizes = view_sizes(view)
     windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions)
     if settings.split == "chromosome":
         parts = split_by_chromosome(windows, ChromSplit(settings.valid_chroms, settings.test_chroms)
                                     .check(sizes), sizes)
     else:
         parts = split_shuffled(windows, settings.n_valid, settings.n_test, settings.seed)
+    _refuse_empty_target(view, parts["train"], manifest)
     rows = tuple((name, shape[1]) for name, shape in view.input_shapes(windows).items())
     architecture = FiddleConfig(rows, settings.regions.length, settings.module_filters,
                                 settings.scaffold_filters, representation=settings.representation,
@@ -97,7 +97,8 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
     out.mkdir(parents=True)
     config = {"architecture": asdict(architecture), "regions": asdict(settings.regions),
               "training": {k: v for k, v in asdict(settings).items() if k != "regions"},
-              "inputs": list(inputs), "target": settings.target or manifest.role("target")[0].name}
+              "inputs": list(inputs), "controls": list(settings.controls),
+              "target": settings.target or manifest.role("target")[0].name}
     (out / "config.json").write_text(json.dumps(config, indent=1))
     write_regions(out / "valid_regions.bed", parts["valid"])
     write_regions(out / "test_regions.bed", parts["test"])
@@ -123,7 +124,11 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
     return history
 
 
-def _bigwig_sizes(tracks) -> ChromSizes:
-    """Chromosome sizes of a track set's first bigWig (when no DNA input names the genome)."""
-    chroms = open_bigwig(tracks.files[0]).chroms()
-    return ChromSizes(tuple(chroms), tuple(chroms.values()), str(tracks.files[0]))
+def _refuse_empty_target(view, windows: Samples, manifest: TrackManifest) -> None:
+    """A target with no signal in any training window cannot be learnt: say so, naming it."""
+    target_only = replace(view, genome=None, tracks=(), controls=())
+    for _, profile in numpy_batches(target_only, windows, 4096):
+        if (profile.max(axis=1) > profile.min(axis=1)).any():
+            return
+    raise InputError(f"{manifest.path}: the target track {view.target.name!r} is zero in every "
+                     f"one of the {len(windows)} training windows")

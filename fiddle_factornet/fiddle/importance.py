@@ -1,0 +1,107 @@
+"""Sufficiency and necessity of each input, per sample, from per-sample KL losses (the paper's).
+
+An input's "mean" is its per-position mean over the evaluated windows, given to every window.
+With L_all the loss with every input real, L_only_i with input i real and the others at their
+means, and L_without_i with input i at its mean and the others real:
+
+- necessity_i = sigmoid(L_without_i - L_all): high when losing the input hurts;
+- sufficiency_i = 1 - sigmoid(L_only_i - L_all): high when the input alone does as well.
+
+0.5 means "no change". Controls (``ffn-fiddle-train --controls``): the target itself as an input
+must come out sufficient, white noise as an input must come out not necessary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ..errors import InputError
+from ..files import atomic_output, check_output
+from ..pipeline import numpy_batches
+from ..tables import fixed_point, format_rows
+from .evaluation import kl_per_region, read_regions
+from .manifest import TrackManifest, fiddle_view, view_sizes
+
+logger = logging.getLogger(__name__)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def importance(model: keras.Model, inputs: dict[str, np.ndarray], target: np.ndarray,
+               batch_size: int = 256) -> dict[str, dict[str, np.ndarray]]:
+    """Per-sample necessity and sufficiency of every input.
+
+    Parameters
+    ----------
+    inputs : name -> (n, L, H) the model's inputs on the evaluated windows.
+    target : (n, L) target profiles.
+
+    Returns
+    -------
+    {input name: {"necessity": (n,), "sufficiency": (n,)}} and, under ``"_all"``, ``{"loss": (n,)}``.
+    """
+    means = {name: np.broadcast_to(x.mean(axis=0, keepdims=True), x.shape) for name, x in
+             inputs.items()}
+
+    def loss(real: set[str]) -> np.ndarray:
+        case = {name: inputs[name] if name in real else means[name] for name in inputs}
+        return kl_per_region(target, model.predict(case, batch_size=batch_size, verbose=0))
+
+    everything = set(inputs)
+    all_loss = loss(everything)
+    result = {"_all": {"loss": all_loss}}
+    for name in inputs:
+        result[name] = {"necessity": sigmoid(loss(everything - {name}) - all_loss),
+                        "sufficiency": 1.0 - sigmoid(loss({name}) - all_loss)}
+    return result
+
+
+def importance_of_model(model_dir: str | Path, output_prefix: str | Path, regions: str | None = None,
+                        manifest: str | None = None, overwrite: bool = False) -> dict[str, dict]:
+    """Necessity and sufficiency of a FIDDLE model folder's inputs on its test windows (or
+    ``regions``); writes PREFIX.importance.tsv (per window) and PREFIX.importance.json (means)."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file() or not (model_dir / "model.keras").is_file():
+        raise InputError(f"{model_dir}: not a FIDDLE model folder (config.json or model.keras "
+                         "missing)")
+    per_window, summary = Path(f"{output_prefix}.importance.tsv"), Path(f"{output_prefix}.importance.json")
+    for path in (per_window, summary):
+        check_output(path, overwrite)
+    config = json.loads((model_dir / "config.json").read_text())
+    view = fiddle_view(TrackManifest.read(manifest or config["training"]["manifest"]),
+                       config["inputs"], config["target"], config["regions"]["length"], "auto",
+                       config.get("controls", ()))
+    samples = read_regions(regions or model_dir / "test_regions.bed", view_sizes(view))
+    batches = list(numpy_batches(view, samples, 4096))
+    inputs = {name: np.concatenate([x[name] for x, _ in batches]) for name in batches[0][0]}
+    target = np.concatenate([t for _, t in batches])
+    result = importance(keras.models.load_model(model_dir / "model.keras"), inputs, target)
+    names = [name for name in result if name != "_all"]
+    means = {name: {kind: float(result[name][kind].mean()) for kind in ("necessity", "sufficiency")}
+             for name in names}
+    header = "\t".join(["chrom", "start", "end", "strand", "kl_all"] +
+                       [f"{name}_{kind}" for name in names for kind in ("necessity", "sufficiency")])
+    columns = [np.array(samples.chrom_names, dtype="S")[samples.chrom], samples.start, samples.end,
+               np.where(samples.strand < 0, b"-", b"+").astype("S1"),
+               fixed_point(result["_all"]["loss"])]
+    columns += [fixed_point(result[name][kind]) for name in names
+                for kind in ("necessity", "sufficiency")]
+    with atomic_output(per_window, overwrite) as tmp:
+        tmp.write_bytes((header + "\n").encode() + format_rows(columns))
+    with atomic_output(summary, overwrite) as tmp:
+        tmp.write_text(json.dumps({"windows": len(samples), "inputs": means}, indent=1))
+    return means
+
+
+def importance_table(means: dict[str, dict[str, float]]) -> str:
+    """The summary as text: one row per input, mean necessity and sufficiency."""
+    lines = [f"{'input':16s} {'necessity':>10s} {'sufficiency':>12s}"]
+    lines += [f"{name:16s} {m['necessity']:10.3f} {m['sufficiency']:12.3f}" for name, m in means.items()]
+    return "\n".join(lines)
