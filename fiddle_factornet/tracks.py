@@ -118,6 +118,11 @@ class TrackSet:
     def __len__(self) -> int:
         return len(self.files)
 
+    @property
+    def chromosomes(self) -> set[str]:
+        """The chromosomes every one of the bigWigs has."""
+        return set.intersection(*(set(chroms) for chroms in self._chroms)) if self._chroms else set()
+
     def _handle(self, k: int):
         """pyBigWig handle of track k for this thread (handles are not shared between threads)."""
         handles = getattr(self._local, "handles", None)

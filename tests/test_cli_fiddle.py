@@ -86,3 +86,53 @@ def test_a_target_without_signal_is_refused(small_demo, tmp_path):
                  small_demo / "fiddle/genes.bed", *SMALL, "-o", tmp_path / "m")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the target track 'empty' is zero in every one of the" in result.stderr.splitlines()[-1]
+
+
+def test_the_experiment_script_on_the_small_demo(small_demo, tmp_path):
+    import os
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "FIDDLE_FLAGS": " ".join(SMALL[:-2] + ["-e", "1"])}
+    result = subprocess.run(["bash", str(BIN / "ffn-fiddle-experiment"), str(small_demo),
+                             str(tmp_path / "study")], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    table = [line.split()[0] for line in lines if "%" in line]
+    assert table == ["random", "dna", "netseq", "mnase", "tfiib", "rnaseq", "combined", "replicate"]
+    importance = [line.split()[0] for line in lines[lines.index(next(l for l in lines if
+                                                                      l.startswith("input"))) + 1:]]
+    assert importance == ["dna", "netseq", "mnase", "tfiib", "rnaseq"]
+
+
+def test_reload_a_trained_module_frozen(small_demo, tmp_path):
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import numpy as np
+
+    manifest, genes = small_demo / "fiddle/tracks.tsv", small_demo / "fiddle/genes.bed"
+    first = tmp_path / "first"
+    assert run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs", "netseq",
+               *SMALL, "-o", first).returncode == 0
+    second = tmp_path / "second"
+    result = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs",
+                 "netseq,rnaseq", "--reload", first, "--freeze", "--window_step", "40", *SMALL,
+                 "-o", second)
+    assert result.returncode == 0, result.stderr[-3000:]
+    source = keras.models.load_model(first / "model.keras").get_layer("netseq_module")
+    reloaded = keras.models.load_model(second / "model.keras").get_layer("netseq_module")
+    assert all(np.array_equal(a, b) for a, b in zip(source.get_weights(), reloaded.get_weights()))
+    assert json.loads((second / "config.json").read_text())["regions"]["step"] == 40
+    missing = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs", "rnaseq",
+                  "--reload", first, "--reload_modules", "mnase", *SMALL, "-o", tmp_path / "third")
+    assert missing.returncode == 2 and "has no module for track 'mnase'" in missing.stderr
+
+
+def test_genes_on_unknown_chromosomes_are_refused(small_demo, tmp_path):
+    genes = tmp_path / "genes.bed"
+    genes.write_text("chrQ\t100\t900\tg1\t0\t+\n")
+    result = run("ffn-fiddle-train", "--manifest", small_demo / "fiddle/tracks.tsv", "--genes", genes,
+                 *SMALL, "-o", tmp_path / "m")
+    assert result.returncode == 2
+    assert "genes.bed: chromosome 'chrQ' is not in the genome" in result.stderr.splitlines()[-1]

@@ -187,3 +187,10 @@ def test_sufficiency_and_necessity_of_a_useless_input():
     assert np.allclose(result["a"]["sufficiency"], 0.5)   # a alone is everything
     assert result["a"]["necessity"].mean() > 0.9         # losing a hurts
     assert result["b"]["sufficiency"].mean() < 0.1       # b alone does not do
+
+
+def test_windows_where_a_track_has_no_data_are_dropped(tmp_path):
+    genes = read_genes(write_bed(tmp_path / "g.bed", [
+        ("chrI", 1000, 2000, "a", 0, "+"), ("chrII", 1500, 2500, "b", 0, "-")]), SIZES)
+    windows = gene_windows(genes, SIZES, chromosomes=["chrI"])
+    assert len(windows) == 25 and set(windows.chrom.tolist()) == {0}

@@ -35,6 +35,12 @@ flags.DEFINE_integer("batchsize", 64, "Batch size.")
 flags.DEFINE_float("learningrate", 1e-3, "Adam's learning rate.", short_name="lr")
 flags.DEFINE_integer("seed", 0, "Random seed.", short_name="s")
 flags.DEFINE_boolean("non_overlapping", False, "Only genes that overlap no other gene.")
+flags.DEFINE_integer("window_first", -500, "First window start, relative to the gene start.")
+flags.DEFINE_integer("window_last", -20, "Last window start, relative to the gene start.")
+flags.DEFINE_integer("window_step", 20, "Step between window starts.")
+flags.DEFINE_string("reload", None, "A trained FIDDLE model folder to take track modules from.")
+flags.DEFINE_list("reload_modules", [], "Tracks whose modules to take (default: all shared).")
+flags.DEFINE_boolean("freeze", False, "Keep reloaded modules fixed (default: fine-tune them).")
 flags.DEFINE_list("module_filters", ["80", "40"], "Filters of a module's two convolutions.")
 flags.DEFINE_integer("scaffold_filters", 20, "Filters of the scaffold's convolution.")
 flags.DEFINE_integer("representation", 500, "Size of each module's representation.")
@@ -51,7 +57,9 @@ def main(argv: list[str]) -> None:
         valid_chroms=tuple(FLAGS.validchroms), test_chroms=tuple(FLAGS.testchroms),
         epochs=FLAGS.epochs, patience=FLAGS.patience, batch_size=FLAGS.batchsize,
         learning_rate=FLAGS.learningrate, seed=FLAGS.seed,
-        regions=RegionConfig(non_overlapping=FLAGS.non_overlapping),
+        regions=RegionConfig(first_offset=FLAGS.window_first, last_offset=FLAGS.window_last,
+                             step=FLAGS.window_step, non_overlapping=FLAGS.non_overlapping),
+        reload=FLAGS.reload, reload_modules=tuple(FLAGS.reload_modules), freeze=FLAGS.freeze,
         module_filters=tuple(int(f) for f in FLAGS.module_filters),
         scaffold_filters=FLAGS.scaffold_filters, representation=FLAGS.representation,
         dropout=FLAGS.dropout))

@@ -62,7 +62,7 @@ class DemoConfig:
     tss_scatter: float = 40.0          # sd (bp) of the true TSS around the annotated one
     second_tss_probability: float = 0.5
     tata_probability: float = 0.6
-    tss_reads: float = 30.0            # mean TSS-seq reads of a gene of expression 1
+    tss_reads: float = 80.0            # mean TSS-seq reads of a gene of expression 1
 
 
 def make_demo(out_dir: str | os.PathLike, config: DemoConfig = DemoConfig(),

@@ -6,16 +6,20 @@ with probability 0.5). The tracks of FIDDLE's yeast case study are simulated fro
 gene's orientation, on top of background reads:
 
 - TSS-seq (the target, stranded): reads on the sense strand at the true start sites (sd 6 bp),
-  30 x expression per gene on average; an independent replicate drawn the same way;
+  80 x expression per gene on average; an independent replicate drawn the same way;
 - DNA: a TATA box (TATAAAAG) ending 30 bp upstream of the main start site in 60 % of genes;
-- MNase-seq (stranded): a nucleosome-depleted region upstream of the start, a -1 nucleosome and
-  phased nucleosomes downstream (+1 centred 120 bp after the start, then every 165 bp, fuzzy),
+- MNase-seq (stranded): a nucleosome-depleted region upstream of the main start, a -1 nucleosome
+  and phased nucleosomes downstream (+1 centred 120 bp after it, then every 165 bp, sd 35 bp),
   seen as fragment ends on the two strands;
-- TFIIB ChIP-seq (stranded): fragments centred 40 bp upstream of the main start (sd 30 bp), their
+- TFIIB ChIP-seq (stranded): fragments centred 40 bp upstream of the main start (sd 45 bp), their
   ends on the two strands, in proportion to expression;
-- NET-seq (stranded): nascent transcripts on the sense strand from the main start into the gene
-  body, with a pause peak 50 bp in, and divergent antisense transcription upstream;
-- RNA-seq (unstranded): coverage of 50 bp reads spread over the transcript.
+- NET-seq (stranded): nascent transcripts on the sense strand from both start sites (as often as
+  TSS-seq reads) into the gene body, with a pause peak 50 bp in (sd 30 bp), and divergent
+  antisense transcription upstream;
+- RNA-seq (unstranded): coverage of 50 bp reads spread over the transcripts, from both sites.
+
+The DNA, MNase-seq and TFIIB mark only the main start site; NET-seq and RNA-seq see both sites in
+their proportions, so the inputs complement each other.
 
 Each input tells part of the story, noisily; none gives the start sites exactly, and the two
 TSS-seq replicates disagree where reads are few or start sites compete.
@@ -92,11 +96,14 @@ def _reads(rng, genes: pd.DataFrame, config) -> dict[str, tuple]:
         counts = rng.poisson(mean)
         return np.repeat(np.arange(n), counts)
 
+    def start_site(gene):
+        """Each transcript's start: the second site with probability weight2 / (1 + weight2)."""
+        use2 = rng.random(len(gene)) < weight2[gene] / (1 + weight2[gene])
+        return np.where(use2, site2[gene], site1[gene])
+
     def tss_reads():
         gene = per_gene(config.tss_reads * expression)
-        use2 = rng.random(len(gene)) < weight2[gene] / (1 + weight2[gene])
-        centre = np.where(use2, site2[gene], site1[gene])
-        return gene, centre + rng.normal(0, 6, len(gene)), np.ones(len(gene), bool)
+        return gene, start_site(gene) + rng.normal(0, 6, len(gene)), np.ones(len(gene), bool)
 
     def fragment_ends(gene, centre, half=73):
         sense = rng.random(len(gene)) < 0.5
@@ -104,22 +111,24 @@ def _reads(rng, genes: pd.DataFrame, config) -> dict[str, tuple]:
 
     reads = {"tssseq": tss_reads(), "tssseq_rep2": tss_reads()}
     gene = per_gene(10 * expression)
-    reads["tfiib"] = fragment_ends(gene, site1[gene] - 40 + rng.normal(0, 30, len(gene)), half=75)
+    reads["tfiib"] = fragment_ends(gene, site1[gene] - 40 + rng.normal(0, 45, len(gene)), half=75)
     offsets = np.concatenate([[-220], 120 + 165 * np.arange(6)])
     gene = per_gene(np.full(n, 8.0 * len(offsets)))
     nucleosome = rng.integers(0, len(offsets), len(gene))
-    reads["mnase"] = fragment_ends(gene, site1[gene] + offsets[nucleosome] + rng.normal(0, 20, len(gene)))
+    reads["mnase"] = fragment_ends(gene, site1[gene] + offsets[nucleosome] + rng.normal(0, 35, len(gene)))
     gene = per_gene(40 * expression)
+    start = start_site(gene)
     paused = rng.random(len(gene)) < 0.3
-    into_body = site1[gene] + rng.random(len(gene)) * np.maximum(body[gene] - site1[gene], 1)
-    sense_netseq = np.where(paused, site1[gene] + 50 + rng.normal(0, 15, len(gene)), into_body)
+    into_body = start + rng.random(len(gene)) * np.maximum(body[gene] - start, 1)
+    sense_netseq = np.where(paused, start + 50 + rng.normal(0, 30, len(gene)), into_body)
     antisense = per_gene(5 * expression)
     reads["netseq"] = (np.concatenate([gene, antisense]),
                        np.concatenate([sense_netseq, site1[antisense] - 150
                                        - rng.exponential(100, len(antisense))]),
                        np.concatenate([np.ones(len(gene), bool), np.zeros(len(antisense), bool)]))
     gene = per_gene(expression * body / 25)
-    reads["rnaseq"] = (gene, site1[gene] + rng.random(len(gene)) * np.maximum(body[gene] - site1[gene] - 50, 1),
+    start = start_site(gene)
+    reads["rnaseq"] = (gene, start + rng.random(len(gene)) * np.maximum(body[gene] - start - 50, 1),
                        np.ones(len(gene), bool))
     return reads
 

@@ -26,7 +26,7 @@ from ..samples import Samples
 from ..splits import DEFAULT_TEST, DEFAULT_VALID, ChromSplit
 from ..tables import format_rows
 from .manifest import TrackManifest, fiddle_view, view_sizes
-from .model import FiddleConfig, build_fiddle, compile_fiddle
+from .model import FiddleConfig, build_fiddle, compile_fiddle, transfer_module
 from .regions import RegionConfig, gene_windows, read_genes, split_by_chromosome, split_shuffled
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ class FiddleTrainSettings:
     seed: int = 0
     cache: bool | str = True
     regions: RegionConfig = field(default_factory=RegionConfig)
+    reload: str | None = None          # a trained FIDDLE model folder to take modules from
+    reload_modules: tuple[str, ...] = ()  # which tracks' modules (default: every shared one)
+    freeze: bool = False               # keep the reloaded modules fixed (else fine-tune them)
     module_filters: tuple[int, int] = (80, 40)
     scaffold_filters: int = 20
     representation: int = 500
@@ -80,7 +83,9 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
     view = fiddle_view(manifest, inputs, settings.target, settings.regions.length, settings.cache,
                        settings.controls)
     sizes = view_sizes(view)
-    windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions)
+    with_data = set.intersection(*(t.per_cell[0].chromosomes for t in view.tracks + (view.target,)))
+    windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions,
+                           [name for name in sizes.names if name in with_data])
     if settings.split == "chromosome":
         parts = split_by_chromosome(windows, ChromSplit(settings.valid_chroms, settings.test_chroms)
                                     .check(sizes), sizes)
@@ -92,7 +97,10 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
                                 settings.scaffold_filters, representation=settings.representation,
                                 dropout=settings.dropout)
     keras.utils.set_random_seed(settings.seed)
-    model = compile_fiddle(build_fiddle(architecture), settings.learning_rate)
+    model = build_fiddle(architecture)
+    if settings.reload:
+        _reload_modules(model, settings)
+    compile_fiddle(model, settings.learning_rate)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     config = {"architecture": asdict(architecture), "regions": asdict(settings.regions),
@@ -132,3 +140,24 @@ def _refuse_empty_target(view, windows: Samples, manifest: TrackManifest) -> Non
             return
     raise InputError(f"{manifest.path}: the target track {view.target.name!r} is zero in every "
                      f"one of the {len(windows)} training windows")
+
+
+def _reload_modules(model: keras.Model, settings: FiddleTrainSettings) -> None:
+    """Copy trained modules from ``settings.reload`` into ``model``, frozen or to fine-tune."""
+    source_dir = Path(settings.reload)
+    if not (source_dir / "model.keras").is_file():
+        raise InputError(f"{source_dir}: not a FIDDLE model folder (model.keras is missing)")
+    source = keras.models.load_model(source_dir / "model.keras")
+    have = {layer.name[:-len("_module")] for layer in source.layers if layer.name.endswith("_module")}
+    wanted = settings.reload_modules or tuple(i.name for i in model.inputs if i.name in have)
+    for name in wanted:
+        if name not in have:
+            raise InputError(f"{source_dir}: has no module for track {name!r} "
+                             f"(it has: {', '.join(sorted(have))})")
+        try:
+            transfer_module(source, model, name, trainable=not settings.freeze)
+        except ValueError as error:
+            raise InputError(f"{source_dir}: the {name} module does not fit this model "
+                             f"({str(error).splitlines()[0]})") from None
+    logger.info("reloaded modules %s from %s (%s)", ", ".join(wanted), source_dir,
+                "frozen" if settings.freeze else "fine-tuned")
