@@ -33,3 +33,7 @@ def run(main: Callable[[list[str]], None]) -> None:
             sys.exit(2)
 
     app.run(wrapped)
+
+
+#: the --cache flag's values -> the ``cache`` argument of Genome and TrackSet
+CACHE_CHOICES = {"true": True, "false": False, "auto": "auto"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from . import run
+from . import CACHE_CHOICES, run
 from ..factornet.prediction import predict_regions
 
 FLAGS = flags.FLAGS
@@ -22,7 +22,7 @@ flags.DEFINE_string("blacklist", None, "Blacklist BED: bins near it score 0.")
 flags.DEFINE_string("gencode", None, "Folder of the six annotation BEDs, for models using them.",
                     short_name="g")
 flags.DEFINE_integer("batchsize", 1000, "Bins scored per batch.")
-flags.DEFINE_enum("cache", "auto", ["true", "false", "auto"], "Memory-mapped caches: build and "
+flags.DEFINE_enum("cache", "auto", list(CACHE_CHOICES), "Memory-mapped caches: build and "
                   "use them, never, or use existing ones.")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing output file.", short_name="oc")
 flags.mark_flags_as_required(["inputdir", "modeldir", "factor", "bed", "outputfile", "genome"])
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> None:
     predict_regions(FLAGS.modeldir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, FLAGS.outputfile,
                     FLAGS.genome, blacklist=FLAGS.blacklist, annotations_dir=FLAGS.gencode,
                     batch_size=FLAGS.batchsize,
-                    cache={"true": True, "false": False, "auto": "auto"}[FLAGS.cache],
+                    cache=CACHE_CHOICES[FLAGS.cache],
                     overwrite=FLAGS.overwrite)
 
 

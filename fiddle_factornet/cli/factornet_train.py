@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from . import free_short_flag_v, run
+from . import CACHE_CHOICES, free_short_flag_v, run
 from ..factornet.model import FactorNetConfig
 from ..factornet.training import TrainSettings, train
 from ..splits import DEFAULT_TEST, DEFAULT_VALID
@@ -51,7 +51,7 @@ flags.DEFINE_string("outputdirc", None, "Model folder to write, replacing it if 
 flags.DEFINE_string("genome", None, "Genome FASTA (plain or bgzipped).")
 flags.DEFINE_string("blacklist", None, "Blacklist BED (e.g. FactorNet's blacklist.bed.gz).")
 flags.DEFINE_integer("batchsize", 100, "Batch size.")
-flags.DEFINE_enum("cache", "true", ["true", "false", "auto"], "Memory-mapped genome and track "
+flags.DEFINE_enum("cache", "true", list(CACHE_CHOICES), "Memory-mapped genome and track "
                   "caches: build and use them, never, or use existing ones.")
 flags.mark_flags_as_required(["inputdirs", "genome"])
 flags.register_multi_flags_validator(
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> None:
         input_length=FLAGS.seqlen, kernels=FLAGS.kernels, kernel_width=FLAGS.motifwidth,
         recurrent=FLAGS.recurrent, dense=FLAGS.dense, dropout=FLAGS.dropout,
         lstm_recurrent_dropout=FLAGS.recurrentdropout)
-    cache = {"true": True, "false": False, "auto": "auto"}[FLAGS.cache]
+    cache = CACHE_CHOICES[FLAGS.cache]
     train(TrainSettings(
         input_dirs=tuple(FLAGS.inputdirs), genome=FLAGS.genome,
         output_dir=FLAGS.outputdir or FLAGS.outputdirc, overwrite=FLAGS.outputdirc is not None,

@@ -134,12 +134,12 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
 
 
 def _chunk_samples(path, chunk, sizes) -> Samples:
-    names = chunk["chrom"].to_numpy()
-    unknown = [name for name in np.unique(names) if name not in sizes]
+    distinct, row_name = np.unique(chunk["chrom"].to_numpy(), return_inverse=True)
+    unknown = [name for name in distinct if name not in sizes]
     if unknown:
         raise InputError(f"{path}: chromosome {unknown[0]!r} is not in the genome "
                          f"({sizes.source}){prefix_hint(unknown[0], sizes)}")
-    chrom = sizes.ids(list(np.unique(names)))[np.searchsorted(np.unique(names), names)]
+    chrom = sizes.ids(list(distinct))[row_name]
     n = len(chunk)
     return Samples.build(sizes.names, chrom, chunk["start"].to_numpy(), chunk["end"].to_numpy(),
                          0, 0, np.zeros((n, 1)))

@@ -151,12 +151,13 @@ def train(settings: TrainSettings) -> dict[str, list[float]]:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     _write_description(out, settings, data)
-    per_epoch = steps(len(data.epoch_samples(0)), settings.batch_size)
+    per_epoch_samples = len(data.epoch_samples(0))  # every epoch draws as many
+    per_epoch = steps(per_epoch_samples, settings.batch_size)
     train_data = training_dataset(data.view, data.epoch_samples, settings.batch_size,
                                   settings.epochs, settings.seed)
     valid_data = evaluation_dataset(data.view, data.validation, settings.batch_size)
     logger.info("training on %s: %d samples an epoch (%d batches), %d validation samples",
-                describe_devices(), len(data.epoch_samples(0)), per_epoch, len(data.validation))
+                describe_devices(), per_epoch_samples, per_epoch, len(data.validation))
     history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=per_epoch,
                         validation_data=valid_data, callbacks=build_callbacks(out, settings.patience),
                         shuffle=False, verbose=1 if sys.stderr.isatty() else 2)

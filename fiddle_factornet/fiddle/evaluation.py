@@ -21,10 +21,11 @@ from ..errors import InputError
 from ..files import atomic_output, check_output
 from ..genome import ChromSizes
 from ..intervals import read_bed
-from ..pipeline import evaluation_dataset, numpy_batches
+from ..pipeline import FiddleView, evaluation_dataset, numpy_batches
 from ..samples import Samples
 from ..tables import fixed_point, format_rows
 from .manifest import TrackManifest, fiddle_view, view_sizes
+from .regions import region_columns
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,32 @@ def read_regions(path: str | Path, sizes: ChromSizes) -> Samples:
 
 
 @dataclass(frozen=True)
+class ModelOnWindows:
+    """A trained FIDDLE model folder, ready to score windows: its model, config, manifest, the
+    pipeline view it was trained with, and the windows (its test set, or others given)."""
+
+    model: keras.Model
+    config: dict
+    manifest: TrackManifest
+    view: FiddleView
+    samples: Samples
+
+    @classmethod
+    def open(cls, model_dir: str | Path, regions: str | None = None,
+             manifest: str | None = None) -> "ModelOnWindows":
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.json").is_file() or not (model_dir / "model.keras").is_file():
+            raise InputError(f"{model_dir}: not a FIDDLE model folder (config.json or model.keras "
+                             "missing)")
+        config = json.loads((model_dir / "config.json").read_text())
+        tracks = TrackManifest.read(manifest or config["training"]["manifest"])
+        view = fiddle_view(tracks, config["inputs"], config["target"],
+                           config["regions"]["length"], "auto", config.get("controls", ()))
+        samples = read_regions(regions or model_dir / "test_regions.bed", view_sizes(view))
+        return cls(keras.models.load_model(model_dir / "model.keras"), config, tracks, view, samples)
+
+
+@dataclass(frozen=True)
 class FiddleEvaluation:
     """Figures on the evaluated windows: per-row (prediction, random, replicate) summaries."""
 
@@ -73,22 +100,17 @@ def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: s
                     n_profiles: int = 6, overwrite: bool = False) -> FiddleEvaluation:
     """Score a FIDDLE model folder on its test windows (or ``regions``); write
     PREFIX.regions.tsv, PREFIX.summary.json, PREFIX.learning_curve.png, PREFIX.profiles.png."""
-    model_dir = Path(model_dir)
-    if not (model_dir / "config.json").is_file() or not (model_dir / "model.keras").is_file():
-        raise InputError(f"{model_dir}: not a FIDDLE model folder (config.json or model.keras "
-                         "missing)")
     outputs = {kind: Path(f"{output_prefix}.{kind}") for kind in
                ("regions.tsv", "summary.json", "learning_curve.png", "profiles.png")}
     for path in outputs.values():
         check_output(path, overwrite)
-    config = json.loads((model_dir / "config.json").read_text())
-    tracks = TrackManifest.read(manifest or config["training"]["manifest"])
-    view = fiddle_view(tracks, config["inputs"], config["target"],
-                       config["regions"]["length"], "auto", config.get("controls", ()))
-    samples = read_regions(regions or model_dir / "test_regions.bed", view_sizes(view))
-    model = keras.models.load_model(model_dir / "model.keras")
-    prediction = model.predict(evaluation_dataset(view, samples, batch_size), verbose=0)
-    target = np.concatenate([t for _, t in numpy_batches(view, samples, 4096)])
+    scored = ModelOnWindows.open(model_dir, regions, manifest)
+    tracks, samples = scored.manifest, scored.samples
+    # one pass through the pipeline: each batch's inputs predicted, its targets kept
+    pairs = [(scored.model.predict_on_batch(x), y) for x, y in
+             evaluation_dataset(scored.view, samples, batch_size)]
+    prediction = np.concatenate([np.asarray(p) for p, _ in pairs])
+    target = np.concatenate([np.asarray(t) for _, t in pairs])
     kl = kl_per_region(target, prediction)
     truth, predicted = profile_bins(target), profile_bins(prediction)
     rng = np.random.default_rng(seed)
@@ -106,7 +128,8 @@ def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: s
     _write_regions_table(outputs["regions.tsv"], samples, kl, predicted, truth, overwrite)
     with atomic_output(outputs["summary.json"], overwrite) as tmp:
         tmp.write_text(json.dumps({"windows": len(samples), **rows}, indent=1))
-    _plot_learning_curve(model_dir / "learning_curve.csv", outputs["learning_curve.png"], overwrite)
+    _plot_learning_curve(Path(model_dir) / "learning_curve.csv", outputs["learning_curve.png"],
+                         overwrite)
     _plot_profiles(target[:n_profiles], prediction[:n_profiles], samples.take(slice(n_profiles)),
                    outputs["profiles.png"], overwrite)
     logger.info("evaluated %s on %d windows:\n%s", model_dir, len(samples), evaluation.table())
@@ -114,10 +137,8 @@ def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: s
 
 
 def _write_regions_table(path: Path, samples: Samples, kl, predicted, truth, overwrite) -> None:
-    names = np.array(samples.chrom_names, dtype="S")[samples.chrom]
-    strand = np.where(samples.strand < 0, b"-", b"+").astype("S1")
-    body = format_rows([names, samples.start, samples.end, strand, fixed_point(kl), predicted,
-                        truth, (predicted == truth).astype(np.int64)])
+    body = format_rows([*region_columns(samples), fixed_point(kl), predicted, truth,
+                        (predicted == truth).astype(np.int64)])
     with atomic_output(path, overwrite) as tmp:
         tmp.write_bytes(b"chrom\tstart\tend\tstrand\tkl\tpredicted_bin\ttarget_bin\tcorrect\n" + body)
 

@@ -20,12 +20,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..errors import InputError
 from ..files import atomic_output, check_output
 from ..pipeline import numpy_batches
 from ..tables import fixed_point, format_rows
-from .evaluation import kl_per_region, read_regions
-from .manifest import TrackManifest, fiddle_view, view_sizes
+from .evaluation import ModelOnWindows, kl_per_region
+from .regions import region_columns
 
 logger = logging.getLogger(__name__)
 
@@ -67,30 +66,21 @@ def importance_of_model(model_dir: str | Path, output_prefix: str | Path, region
                         manifest: str | None = None, overwrite: bool = False) -> dict[str, dict]:
     """Necessity and sufficiency of a FIDDLE model folder's inputs on its test windows (or
     ``regions``); writes PREFIX.importance.tsv (per window) and PREFIX.importance.json (means)."""
-    model_dir = Path(model_dir)
-    if not (model_dir / "config.json").is_file() or not (model_dir / "model.keras").is_file():
-        raise InputError(f"{model_dir}: not a FIDDLE model folder (config.json or model.keras "
-                         "missing)")
     per_window, summary = Path(f"{output_prefix}.importance.tsv"), Path(f"{output_prefix}.importance.json")
     for path in (per_window, summary):
         check_output(path, overwrite)
-    config = json.loads((model_dir / "config.json").read_text())
-    view = fiddle_view(TrackManifest.read(manifest or config["training"]["manifest"]),
-                       config["inputs"], config["target"], config["regions"]["length"], "auto",
-                       config.get("controls", ()))
-    samples = read_regions(regions or model_dir / "test_regions.bed", view_sizes(view))
-    batches = list(numpy_batches(view, samples, 4096))
+    scored = ModelOnWindows.open(model_dir, regions, manifest)
+    samples = scored.samples
+    batches = list(numpy_batches(scored.view, samples, 4096))
     inputs = {name: np.concatenate([x[name] for x, _ in batches]) for name in batches[0][0]}
     target = np.concatenate([t for _, t in batches])
-    result = importance(keras.models.load_model(model_dir / "model.keras"), inputs, target)
+    result = importance(scored.model, inputs, target)
     names = [name for name in result if name != "_all"]
     means = {name: {kind: float(result[name][kind].mean()) for kind in ("necessity", "sufficiency")}
              for name in names}
     header = "\t".join(["chrom", "start", "end", "strand", "kl_all"] +
                        [f"{name}_{kind}" for name in names for kind in ("necessity", "sufficiency")])
-    columns = [np.array(samples.chrom_names, dtype="S")[samples.chrom], samples.start, samples.end,
-               np.where(samples.strand < 0, b"-", b"+").astype("S1"),
-               fixed_point(result["_all"]["loss"])]
+    columns = region_columns(samples) + [fixed_point(result["_all"]["loss"])]
     columns += [fixed_point(result[name][kind]) for name in names
                 for kind in ("necessity", "sufficiency")]
     with atomic_output(per_window, overwrite) as tmp:

@@ -134,3 +134,9 @@ def split_shuffled(samples: Samples, n_valid: int, n_test: int, seed: int = 0) -
     return {"test": samples.take(np.sort(order[:n_test])),
             "valid": samples.take(np.sort(order[n_test:n_test + n_valid])),
             "train": samples.take(np.sort(order[n_test + n_valid:]))}
+
+
+def region_columns(samples: Samples) -> list[np.ndarray]:
+    """Windows as text-table columns for ``tables.format_rows``: chrom, start, end, strand."""
+    return [np.array(samples.chrom_names, dtype="S")[samples.chrom], samples.start, samples.end,
+            np.where(samples.strand < 0, b"-", b"+").astype("S1")]

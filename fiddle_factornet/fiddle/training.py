@@ -27,7 +27,8 @@ from ..splits import DEFAULT_TEST, DEFAULT_VALID, ChromSplit
 from ..tables import format_rows
 from .manifest import TrackManifest, fiddle_view, view_sizes
 from .model import FiddleConfig, build_fiddle, compile_fiddle, transfer_module
-from .regions import RegionConfig, gene_windows, read_genes, split_by_chromosome, split_shuffled
+from .regions import (RegionConfig, gene_windows, read_genes, region_columns, split_by_chromosome,
+                      split_shuffled)
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +67,10 @@ class FiddleTrainSettings:
 
 def write_regions(path: Path, samples: Samples) -> None:
     """Windows as BED6 (chrom, start, end, ., 0, strand)."""
-    names = np.array(samples.chrom_names, dtype="S")[samples.chrom]
-    strand = np.where(samples.strand < 0, b"-", b"+").astype("S1")
+    chrom, start, end, strand = region_columns(samples)
     n = len(samples)
-    path.write_bytes(format_rows([names, samples.start, samples.end, np.full(n, b"."),
-                                  np.zeros(n, np.int64), strand]))
+    path.write_bytes(format_rows([chrom, start, end, np.full(n, b"."), np.zeros(n, np.int64),
+                                  strand]))
 
 
 def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
