@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fiddle_factornet.bins import BinGrid, label_bins
-from fiddle_factornet.celltype import CellTypeFolder
-from fiddle_factornet.genome import ChromSizes, Genome, Windows
-from fiddle_factornet.tracks import TrackSet
-from fiddle_factornet.writers import write_bigwig, write_fasta
+from fiddle_factornet.factornet.bins import BinGrid, label_bins
+from fiddle_factornet.factornet.celltype import CellTypeFolder
+from fiddle_factornet.data.genome import ChromSizes, Genome, Windows
+from fiddle_factornet.data.tracks import TrackSet
+from fiddle_factornet.data.writers import write_bigwig, write_fasta
 
 BATCH, LENGTH = 100, 1000
 

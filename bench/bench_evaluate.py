@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fiddle_factornet.bins import BIN_STEP, BIN_WIDTH, LABEL_LETTERS, LABEL_A, LABEL_B, LABEL_U
-from fiddle_factornet.evaluate import (Evaluation, match_rows, read_labels, read_submission,
-                                       write_submission)
-from fiddle_factornet.tables import format_rows
+from fiddle_factornet.factornet.bins import (BIN_STEP, BIN_WIDTH, LABEL_LETTERS, LABEL_A, LABEL_B, LABEL_U)
+from fiddle_factornet.factornet.evaluation import (Evaluation, match_rows, read_labels, read_submission, write_submission)
+from fiddle_factornet.data.tables import format_rows
 
 TEST_CHROMS = {"chr1": 249_250_621, "chr8": 146_364_022, "chr21": 48_129_895}
 SCRIPT = Path(__file__).resolve().parents[1] / "bin" / "ffn-evaluate"

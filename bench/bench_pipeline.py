@@ -41,14 +41,15 @@ def demo_inputs(root: Path, scale: float):
 
 
 def factornet_setup(demo: Path, cache: bool):
-    from fiddle_factornet.bins import BinGrid, make_blacklist
-    from fiddle_factornet.celltype import CellTypeFolder
-    from fiddle_factornet.genome import Genome
-    from fiddle_factornet.intervals import IntervalSet
-    from fiddle_factornet.pipeline import FactorNetView, TrackInput
-    from fiddle_factornet.samples import SingleTaskSampler, TFPeaks
-    from fiddle_factornet.splits import ChromSplit
-    from fiddle_factornet.tracks import TrackSet
+    from fiddle_factornet.factornet.bins import BinGrid, make_blacklist
+    from fiddle_factornet.factornet.celltype import CellTypeFolder
+    from fiddle_factornet.data.genome import Genome
+    from fiddle_factornet.data.intervals import IntervalSet
+    from fiddle_factornet.factornet.view import FactorNetView
+    from fiddle_factornet.pipeline import TrackInput
+    from fiddle_factornet.factornet.samplers import SingleTaskSampler, TFPeaks
+    from fiddle_factornet.data.splits import ChromSplit
+    from fiddle_factornet.data.tracks import TrackSet
 
     genome = Genome(demo / "genome" / "demo.fa", cache=cache)
     sizes = genome.sizes
@@ -83,7 +84,7 @@ def original_design_rate(demo: Path, sampler, cells, n_batches: int) -> float:
     """Batches assembled as the original FactorNet iterator did (see the module docstring)."""
     import pyBigWig
 
-    from fiddle_factornet.genome import Genome
+    from fiddle_factornet.data.genome import Genome
 
     genome = Genome(demo / "genome" / "demo.fa", cache=False)
     onehot_genome = {name: np.frombuffer(genome.sequence(name, 0, length).encode(), np.uint8)[:, None]

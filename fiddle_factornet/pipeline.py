@@ -1,15 +1,15 @@
 """One input pipeline for both model families: samples -> named numpy batches -> ``tf.data``.
 
-The pipeline knows input specifications, not models. A *view* turns a batch of samples into named
-arrays:
+The pipeline knows input specifications, not models. A *view* (the view protocol below; each
+family's lives beside its model: :class:`~fiddle_factornet.factornet.view.FactorNetView`,
+:class:`~fiddle_factornet.fiddle.view.FiddleView`) turns a batch of samples into named arrays:
 
-- :class:`FactorNetView`: ``forward`` (n, L, 4 + k) = one-hot DNA + k track rows; ``reverse``, its
-  exact reverse complement (stranded ``_fwd``/``_rev`` tracks swapped); one ``(n, m)`` input per
-  :class:`VectorInput` (e.g. ``meta``); targets (n, n_tasks).
-- :class:`FiddleView`: one (n, L, H) matrix per input (4 rows of one-hot DNA, 2 for a stranded
-  track, 1 for a merged one) in the gene's orientation (minus-strand samples reversed, strand rows
-  swapped, DNA reverse-complemented); target (n, L): the sense-strand counts of a stranded track
-  divided by (their total + 1e-5), uniform where there are no counts.
+    view.input_shapes(samples) -> {input name: shape without the batch axis}
+    view.target_shape(samples) -> target shape without the batch axis
+    view.read(samples, offsets, allocate) -> ({input name: (n, ...) array}, (n, ...) targets)
+
+Views read tracks through :class:`TrackInput` (one track set per cell type) and per-sample
+vectors through :class:`VectorInput`.
 
 :func:`training_dataset` and :func:`evaluation_dataset` wrap a view into ``tf.data`` with an explicit
 signature: batches are assembled in numpy (vectorised, into per-thread reusable buffers; TF copies
@@ -30,12 +30,9 @@ from typing import Callable
 
 import numpy as np
 
-from .genome import COMPLEMENT_CODE, Genome, Windows
-from .samples import Samples
-from .tracks import TrackSet
-
-#: a target distribution's denominator is total + PROFILE_EPSILON (as FIDDLE's)
-PROFILE_EPSILON = 1e-5
+from .data.genome import Windows
+from .data.samples import Samples
+from .data.tracks import TrackSet
 
 
 @dataclass(frozen=True)
@@ -100,128 +97,18 @@ class _Buffers:
         return array
 
 
-def _fresh(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+def fresh(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     return np.empty(shape, dtype)
 
 
 Allocate = Callable[[str, tuple, object], np.ndarray]
 
 
-def _onehot_table(width: int) -> np.ndarray:
+def onehot_table(width: int) -> np.ndarray:
     """(5, width) float32: rows of base codes A, C, G, T, N as one-hot in the first 4 columns."""
     table = np.zeros((5, width), np.float32)
     table[np.arange(4), np.arange(4)] = 1.0
     return table
-
-
-@dataclass(frozen=True)
-class FactorNetView:
-    """FactorNet's inputs: ``forward``/``reverse`` (n, L, 4 + k) plus per-sample vectors."""
-
-    genome: Genome
-    tracks: TrackInput | None = None
-    vectors: tuple[VectorInput, ...] = ()
-    length: int = 1000
-
-    @property
-    def channels(self) -> int:
-        return 4 + (self.tracks.width if self.tracks else 0)
-
-    def input_shapes(self, samples: Samples) -> dict[str, tuple[int, ...]]:
-        shapes = {"forward": (self.length, self.channels), "reverse": (self.length, self.channels)}
-        shapes.update({v.name: (v.width(samples),) for v in self.vectors})
-        return shapes
-
-    def target_shape(self, samples: Samples) -> tuple[int, ...]:
-        return (samples.targets.shape[1],)
-
-    def read(self, samples: Samples, offsets: np.ndarray | int = 0,
-             allocate: Allocate = _fresh) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Inputs and targets of ``samples`` with windows moved by ``offsets`` bp."""
-        n, length, channels = len(samples), self.length, self.channels
-        windows = samples.windows(length, offsets)
-        codes = self.genome.codes(windows, out=allocate("codes", (n, length), np.uint8))
-        forward = allocate("forward", (n, length, channels), np.float32)
-        reverse = allocate("reverse", (n, length, channels), np.float32)
-        table = _onehot_table(channels)
-        np.take(table, codes, axis=0, out=forward, mode="clip")
-        # the reverse strand from reverse-complemented codes: cheaper than permuting channels
-        rc_codes = np.take(COMPLEMENT_CODE, codes[:, ::-1], mode="clip",
-                           out=allocate("rc_codes", (n, length), np.uint8))
-        np.take(table, rc_codes, axis=0, out=reverse, mode="clip")
-        if self.tracks:
-            self.tracks.read(windows, samples.cell, forward[..., 4:])
-            for channel, source in enumerate(self.tracks.rc_order):
-                reverse[:, :, 4 + channel] = forward[:, ::-1, 4 + source]
-        inputs = {"forward": forward, "reverse": reverse}
-        inputs.update({v.name: v.read(samples) for v in self.vectors})
-        return inputs, samples.targets
-
-
-#: FIDDLE's control inputs, (L, 1) each: the target profile itself (an input that must come out
-#: sufficient) and white noise (one that must come out unnecessary)
-CONTROLS = ("target", "noise")
-
-
-@dataclass(frozen=True)
-class FiddleView:
-    """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA), target a profile (n, L);
-    ``controls`` add ``control_target`` and/or ``control_noise`` inputs (n, L, 1)."""
-
-    genome: Genome | None
-    tracks: tuple[TrackInput, ...]
-    target: TrackInput
-    length: int = 500
-    dna_name: str = "dna"
-    controls: tuple[str, ...] = ()
-
-    def input_shapes(self, samples: Samples) -> dict[str, tuple[int, ...]]:
-        shapes = {self.dna_name: (self.length, 4)} if self.genome is not None else {}
-        shapes.update({t.name: (self.length, t.width) for t in self.tracks})
-        shapes.update({f"control_{c}": (self.length, 1) for c in self.controls})
-        return shapes
-
-    def target_shape(self, samples: Samples) -> tuple[int, ...]:
-        return (self.length,)
-
-    def read(self, samples: Samples, offsets: np.ndarray | int = 0,
-             allocate: Allocate = _fresh) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Inputs and target profile of ``samples`` in each gene's orientation."""
-        n, length = len(samples), self.length
-        windows = samples.windows(length, offsets)
-        minus = np.flatnonzero(samples.strand < 0)
-        inputs = {}
-        if self.genome is not None:
-            codes = self.genome.codes(windows, out=allocate("codes", (n, length), np.uint8))
-            codes[minus] = COMPLEMENT_CODE[codes[minus, ::-1]]
-            dna = allocate(self.dna_name, (n, length, 4), np.float32)
-            inputs[self.dna_name] = np.take(_onehot_table(4), codes, axis=0, out=dna, mode="clip")
-        for track in self.tracks:
-            inputs[track.name] = self._oriented(track, windows, samples, minus, allocate)
-        profile = sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
-        if "target" in self.controls:
-            inputs["control_target"] = profile[..., None]
-        if "noise" in self.controls:  # seeded by the windows: the same batch, the same noise
-            rng = np.random.default_rng(np.concatenate([samples.start, samples.chrom]).astype(np.uint64))
-            inputs["control_noise"] = rng.standard_normal((n, length, 1), dtype=np.float32)
-        return inputs, profile
-
-    @staticmethod
-    def _oriented(track: TrackInput, windows: Windows, samples: Samples, minus: np.ndarray,
-                  allocate: Allocate) -> np.ndarray:
-        rows = track.read(windows, samples.cell,
-                          allocate(track.name, (len(samples), windows.length, track.width), np.float32))
-        rows[minus] = rows[minus][:, ::-1][..., track.rc_order]
-        return rows
-
-
-def sense_profile(counts: np.ndarray) -> np.ndarray:
-    """Counts (n, L) -> probability profiles (n, L): counts / (total + 1e-5); uniform when empty."""
-    total = counts.sum(axis=1, keepdims=True)
-    profile = counts / (total + PROFILE_EPSILON)
-    empty = total[:, 0] <= 0
-    profile[empty] = 1.0 / counts.shape[1]
-    return profile.astype(np.float32, copy=False)
 
 
 def steps(n_samples: int, batch_size: int) -> int:

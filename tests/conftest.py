@@ -2,7 +2,7 @@
 
 import pytest
 
-from fiddle_factornet.cache import CACHE_ENV
+from fiddle_factornet.data.cache import CACHE_ENV
 from fiddle_factornet.demo import DemoConfig, make_demo
 
 #: a demo small enough for tests: 320 kbp over the chromosomes of FactorNet's default split

@@ -4,11 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fiddle_factornet.bins import (LABEL_A, LABEL_B, LABEL_U, BinGrid, label_bins, make_blacklist,
-                                   write_label_table)
+from fiddle_factornet.factornet.bins import (LABEL_A, LABEL_B, LABEL_U, BinGrid, label_bins, make_blacklist, write_label_table)
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import ChromSizes
-from fiddle_factornet.intervals import IntervalSet
+from fiddle_factornet.data.genome import ChromSizes
+from fiddle_factornet.data.intervals import IntervalSet
 
 
 def peaks(*rows):

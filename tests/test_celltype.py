@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from fiddle_factornet.celltype import CellTypeFolder, check_consistent
+from fiddle_factornet.factornet.celltype import CellTypeFolder, check_consistent
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import ChromSizes
-from fiddle_factornet.writers import narrowpeak_row, write_bed, write_bigwig
+from fiddle_factornet.data.genome import ChromSizes
+from fiddle_factornet.data.writers import narrowpeak_row, write_bed, write_bigwig
 
 
 def make_folder(root, name="HepG2", bigwig="dnase.bw\tDGF\n",

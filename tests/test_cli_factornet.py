@@ -116,7 +116,7 @@ def test_bad_prediction_input(trained, small_demo, tmp_path):
 
 def test_meta_annotations_and_motif_flags_train_and_predict(small_demo, tmp_path):
     from fiddle_factornet.factornet.annotations import ANNOTATION_FILES
-    from fiddle_factornet.writers import write_bed
+    from fiddle_factornet.data.writers import write_bed
 
     annotations = tmp_path / "resources"
     annotations.mkdir()

@@ -71,7 +71,7 @@ def test_importance_with_controls(small_demo, tmp_path):
 def test_a_target_without_signal_is_refused(small_demo, tmp_path):
     import numpy as np
 
-    from fiddle_factornet.writers import write_bigwig
+    from fiddle_factornet.data.writers import write_bigwig
 
     sizes = [tuple(line.split("\t")) for line in
              (small_demo / "genome/demo.chrom.sizes").read_text().splitlines()]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fiddle_factornet.writers import narrowpeak_row, write_bed
+from fiddle_factornet.data.writers import narrowpeak_row, write_bed
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bin" / "ffn-labels"
 

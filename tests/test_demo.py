@@ -5,11 +5,11 @@ import pyBigWig
 import pyfaidx
 import pytest
 
-from fiddle_factornet.bins import BinGrid, label_bins
-from fiddle_factornet.celltype import CellTypeFolder, check_consistent
+from fiddle_factornet.factornet.bins import BinGrid, label_bins
+from fiddle_factornet.factornet.celltype import CellTypeFolder, check_consistent
 from fiddle_factornet.demo import DemoConfig, make_demo
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import ChromSizes
+from fiddle_factornet.data.genome import ChromSizes
 
 from .conftest import SMALL_DEMO as SMALL
 

@@ -8,19 +8,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
-from fiddle_factornet.bins import BinGrid, make_blacklist
-from fiddle_factornet.celltype import CellTypeFolder
+from fiddle_factornet.factornet.bins import BinGrid, make_blacklist
+from fiddle_factornet.factornet.celltype import CellTypeFolder
 from fiddle_factornet.demo.fiddle import TATA_BOX
 from fiddle_factornet.fiddle.manifest import TrackManifest
 from fiddle_factornet.fiddle.manifest import fiddle_view as manifest_view
 from fiddle_factornet.fiddle.regions import RegionConfig, gene_windows, read_genes
-from fiddle_factornet.genome import Genome, encode
-from fiddle_factornet.intervals import IntervalSet
-from fiddle_factornet.pipeline import (FactorNetView, TrackInput, VectorInput, numpy_batches,
-                                       steps, training_dataset)
-from fiddle_factornet.samples import Samples, SingleTaskSampler, TFPeaks
-from fiddle_factornet.splits import ChromSplit
-from fiddle_factornet.tracks import TrackSet
+from fiddle_factornet.data.genome import Genome, encode
+from fiddle_factornet.data.intervals import IntervalSet
+from fiddle_factornet.factornet.view import FactorNetView
+from fiddle_factornet.pipeline import (TrackInput, VectorInput, numpy_batches, steps, training_dataset)
+from fiddle_factornet.data.samples import Samples
+from fiddle_factornet.factornet.samplers import SingleTaskSampler, TFPeaks
+from fiddle_factornet.data.splits import ChromSplit
+from fiddle_factornet.data.tracks import TrackSet
 
 WINDOW_OFFSETS = RegionConfig().offsets  # FIDDLE's windows start 500..20 bp before the TSS
 

@@ -10,10 +10,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.evaluate import (Evaluation, ScoreCurve, aupr, auroc, average_precision,
-                                       average_ranks, bag_submissions, evaluate, match_rows,
-                                       rank_average, read_labels, read_submission, recall_at_fdr,
-                                       write_evaluation, write_submission)
+from fiddle_factornet.factornet.evaluation import (Evaluation, ScoreCurve, aupr, auroc, average_precision, average_ranks, bag_submissions, evaluate, match_rows, rank_average, read_labels, read_submission, recall_at_fdr, write_evaluation, write_submission)
 
 # --- metrics on hand-computed cases ------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import pytest
 
 from fiddle_factornet.factornet.model import FactorNetConfig, build_factornet
 from fiddle_factornet.factornet.motifs import inject_pwm, log_odds, read_meme
-from fiddle_factornet.genome import encode, onehot
+from fiddle_factornet.data.genome import encode, onehot
 
 SMALL = dict(input_length=120, kernels=6, kernel_width=10, dense=8, recurrent=4)
 VARIANTS = {

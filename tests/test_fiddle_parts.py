@@ -12,9 +12,9 @@ from fiddle_factornet.fiddle.model import (FiddleConfig, build_fiddle, compile_f
                                            transfer_module)
 from fiddle_factornet.fiddle.regions import (RegionConfig, gene_windows, read_genes,
                                              split_by_chromosome, split_shuffled)
-from fiddle_factornet.genome import ChromSizes
-from fiddle_factornet.splits import ChromSplit
-from fiddle_factornet.writers import write_bed
+from fiddle_factornet.data.genome import ChromSizes
+from fiddle_factornet.data.splits import ChromSplit
+from fiddle_factornet.data.writers import write_bed
 
 SIZES = ChromSizes(("chrI", "chrII"), (5_000, 3_000), "yeast.sizes")
 

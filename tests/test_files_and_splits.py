@@ -1,9 +1,9 @@
 import pytest
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.files import atomic_output
-from fiddle_factornet.genome import ChromSizes
-from fiddle_factornet.splits import ChromSplit
+from fiddle_factornet.data.files import atomic_output
+from fiddle_factornet.data.genome import ChromSizes
+from fiddle_factornet.data.splits import ChromSplit
 
 SIZES = ChromSizes(("chr1", "chr2", "chr8", "chr11", "chr21"), (10,) * 5, "g.sizes")
 

@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import (ChromSizes, Genome, Windows, check_chromosomes, encode,
-                                     load_chrom_sizes, onehot, reverse_complement_codes,
-                                     reverse_complement_onehot)
-from fiddle_factornet.writers import write_fasta
+from fiddle_factornet.data.genome import (ChromSizes, Genome, Windows, check_chromosomes, encode, load_chrom_sizes, onehot, reverse_complement_codes, reverse_complement_onehot)
+from fiddle_factornet.data.writers import write_fasta
 
 SEQUENCES = {"chr1": "ACGTNacgtnRY", "chr2": "GGCC"}
 

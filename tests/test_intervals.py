@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import ChromSizes
-from fiddle_factornet.intervals import IntervalSet, iter_bed, merge_intervals, read_bed
-from fiddle_factornet.writers import narrowpeak_row, write_bed
+from fiddle_factornet.data.genome import ChromSizes
+from fiddle_factornet.data.intervals import IntervalSet, iter_bed, merge_intervals, read_bed
+from fiddle_factornet.data.writers import narrowpeak_row, write_bed
 
 SIZES = ChromSizes(("chr1", "chr2"), (1000, 500), "test.sizes")
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fiddle_factornet.genome import (Genome, encode, onehot, reverse_complement_codes)
-from fiddle_factornet.pipeline import (FactorNetView, FiddleView, TrackInput, VectorInput,
-                                       evaluation_dataset, numpy_batches, sense_profile, steps,
-                                       training_dataset)
-from fiddle_factornet.samples import Samples
-from fiddle_factornet.tracks import TrackSet
-from fiddle_factornet.writers import write_bigwig, write_fasta
+from fiddle_factornet.data.genome import Genome, encode, onehot, reverse_complement_codes
+from fiddle_factornet.factornet.view import FactorNetView
+from fiddle_factornet.fiddle.view import FiddleView, sense_profile
+from fiddle_factornet.pipeline import (TrackInput, VectorInput, evaluation_dataset, numpy_batches, steps, training_dataset)
+from fiddle_factornet.data.samples import Samples
+from fiddle_factornet.data.tracks import TrackSet
+from fiddle_factornet.data.writers import write_bigwig, write_fasta
 
 LENGTH = 3_000
 NAMES = ("chr1", "chr2")

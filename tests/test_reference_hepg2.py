@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fiddle_factornet.bins import LABEL_A, LABEL_B, BinGrid, iter_chrom_labels
-from fiddle_factornet.celltype import CellTypeFolder
-from fiddle_factornet.genome import ChromSizes
+from fiddle_factornet.factornet.bins import BinGrid, LABEL_A, LABEL_B, iter_chrom_labels
+from fiddle_factornet.factornet.celltype import CellTypeFolder
+from fiddle_factornet.data.genome import ChromSizes
 
 REFERENCE_ENV = "FIDDLE_FACTORNET_REFERENCE"
 REFERENCE = Path(os.environ[REFERENCE_ENV]) / "factornet" if os.environ.get(REFERENCE_ENV) else None

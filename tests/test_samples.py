@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fiddle_factornet.bins import LABEL_B, BinGrid, label_bins, make_blacklist
+from fiddle_factornet.factornet.bins import BinGrid, LABEL_B, label_bins, make_blacklist
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import ChromSizes
-from fiddle_factornet.intervals import IntervalSet
-from fiddle_factornet.samples import (MultiTaskSampler, NegativePool, Samples, SamplingConfig,
-                                      SingleTaskSampler, TFPeaks, keyed_permutation, peak_positives)
-from fiddle_factornet.splits import ChromSplit
+from fiddle_factornet.data.genome import ChromSizes
+from fiddle_factornet.data.intervals import IntervalSet
+from fiddle_factornet.factornet.samplers import (MultiTaskSampler, NegativePool, SamplingConfig, SingleTaskSampler, TFPeaks, keyed_permutation, peak_positives)
+from fiddle_factornet.data.samples import Samples
+from fiddle_factornet.data.splits import ChromSplit
 
 SIZES = ChromSizes(("chr1", "chr2", "chr3", "chr11"), (60_000, 50_000, 40_000, 30_000))
 SPLIT = ChromSplit(valid=("chr11",), test=("chr1",))

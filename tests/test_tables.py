@@ -1,6 +1,6 @@
 import numpy as np
 
-from fiddle_factornet.tables import fixed_point, format_rows
+from fiddle_factornet.data.tables import fixed_point, format_rows
 
 
 def test_format_rows_integers_and_text():

@@ -6,9 +6,9 @@ import pyBigWig
 import pytest
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.genome import Windows
-from fiddle_factornet.tracks import TrackSet, reverse_complement_order
-from fiddle_factornet.writers import write_bigwig
+from fiddle_factornet.data.genome import Windows
+from fiddle_factornet.data.tracks import TrackSet, reverse_complement_order
+from fiddle_factornet.data.writers import write_bigwig
 
 NAMES = ("chr1", "chr2")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from absl import flags
 
 from . import run
-from ..evaluate import bag_submissions
-from ..files import atomic_output
+from ..factornet.evaluation import bag_submissions
+from ..data.files import atomic_output
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("input_files", None, "Submission files of the same rows (comma-separated).",

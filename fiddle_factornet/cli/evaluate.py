@@ -9,8 +9,8 @@ from __future__ import annotations
 from absl import flags
 
 from . import run
-from ..evaluate import evaluate, evaluation_outputs, write_evaluation
-from ..files import check_output
+from ..factornet.evaluation import evaluate, evaluation_outputs, write_evaluation
+from ..data.files import check_output
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("predictions", None, "Submission file: chrom, start, end, probability (no "

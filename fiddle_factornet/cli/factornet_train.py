@@ -12,7 +12,7 @@ from absl import flags
 from . import CACHE_CHOICES, free_short_flag_v, run
 from ..factornet.model import FactorNetConfig
 from ..factornet.training import TrainSettings, train
-from ..splits import DEFAULT_TEST, DEFAULT_VALID
+from ..data.splits import DEFAULT_TEST, DEFAULT_VALID
 
 FLAGS = flags.FLAGS
 free_short_flag_v()

@@ -11,7 +11,7 @@ from absl import flags
 from . import run
 from ..fiddle.regions import RegionConfig
 from ..fiddle.training import FiddleTrainSettings, train_fiddle
-from ..splits import DEFAULT_TEST, DEFAULT_VALID
+from ..data.splits import DEFAULT_TEST, DEFAULT_VALID
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("manifest", None, "Track manifest (name, role, kind, files).")

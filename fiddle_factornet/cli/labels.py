@@ -13,11 +13,11 @@ from pathlib import Path
 from absl import flags
 
 from . import run
-from ..bins import BinGrid, write_label_table
-from ..celltype import CellTypeFolder
+from ..factornet.bins import BinGrid, write_label_table
+from ..factornet.celltype import CellTypeFolder
 from ..errors import InputError
-from ..files import atomic_output
-from ..genome import load_chrom_sizes
+from ..data.files import atomic_output
+from ..data.genome import load_chrom_sizes
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("input_dirs", None, "Cell-type folders (comma-separated); one column each.",

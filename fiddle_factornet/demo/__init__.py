@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..genome import Genome
-from ..intervals import coverage_mask
-from ..writers import write_bed, write_fasta
+from ..data.genome import Genome
+from ..data.intervals import coverage_mask
+from ..data.writers import write_bed, write_fasta
 from . import factornet, fiddle
 
 logger = logging.getLogger(__name__)

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bins import BinGrid, write_label_table
-from ..genome import BASES, COMPLEMENT_CODE, ChromSizes
-from ..intervals import IntervalSet, coverage_mask, read_bed
-from ..splits import ChromSplit
-from ..tables import format_rows
-from ..writers import narrowpeak_row, write_bed, write_bigwig
+from ..factornet.bins import BinGrid, write_label_table
+from ..data.genome import BASES, COMPLEMENT_CODE, ChromSizes
+from ..data.intervals import IntervalSet, coverage_mask, read_bed
+from ..data.splits import ChromSplit
+from ..data.tables import format_rows
+from ..data.writers import narrowpeak_row, write_bed, write_bigwig
 
 #: TF -> consensus of its HOCOMOCO v9 motif (CTCF_f2, HNF4A_f1), planted as a PWM
 DEMO_MOTIFS = {"CTCF": "TGGCCACCAGGGGGCGCTA", "HNF4A": "AGGCCAAAGTCCA"}

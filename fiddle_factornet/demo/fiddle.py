@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..genome import COMPLEMENT_CODE, encode
-from ..writers import write_bed, write_bigwig
+from ..data.genome import COMPLEMENT_CODE, encode
+from ..data.writers import write_bed, write_bigwig
 
 TATA_BOX = "TATAAAAG"
 WINDOW, WINDOW_STEP, WINDOW_FIRST, WINDOW_LAST = 500, 20, -500, -20  # FIDDLE's regions

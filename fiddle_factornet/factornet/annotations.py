@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..genome import ChromSizes
-from ..intervals import IntervalSet
-from ..samples import Samples
+from ..data.genome import ChromSizes
+from ..data.intervals import IntervalSet
+from ..data.samples import Samples
 
 #: the six features, in the original's order, and their files in FactorNet's resources folder
 ANNOTATION_FILES = (

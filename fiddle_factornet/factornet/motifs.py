@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from ..errors import InputError
-from ..files import open_text
+from ..data.files import open_text
 
 PSEUDOCOUNT = 0.001
 BACKGROUND = 0.25

@@ -18,16 +18,17 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..bins import make_blacklist
-from ..celltype import CellTypeFolder
+from .bins import make_blacklist
+from .celltype import CellTypeFolder
 from ..errors import InputError
-from ..files import atomic_output
-from ..genome import Genome, prefix_hint
-from ..intervals import IntervalSet, iter_bed
-from ..pipeline import FactorNetView, TrackInput, VectorInput, evaluation_dataset
-from ..samples import Samples
-from ..tables import fixed_point, format_rows
-from ..tracks import TrackSet
+from ..data.files import atomic_output
+from ..data.genome import Genome, prefix_hint
+from ..data.intervals import IntervalSet, iter_bed
+from .view import FactorNetView
+from ..pipeline import TrackInput, VectorInput, evaluation_dataset
+from ..data.samples import Samples
+from ..data.tables import fixed_point, format_rows
+from ..data.tracks import TrackSet
 from .annotations import Annotations
 from .convert import HARD_SIGMOID_NAME, keras1_hard_sigmoid
 from .model import FactorNetConfig

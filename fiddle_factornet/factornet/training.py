@@ -16,17 +16,18 @@ from typing import Callable
 import keras
 import numpy as np
 
-from ..bins import BinGrid, make_blacklist
+from .bins import BinGrid, make_blacklist
 from ..callbacks import build_callbacks, describe_devices
-from ..celltype import CellTypeFolder, check_consistent
+from .celltype import CellTypeFolder, check_consistent
 from ..errors import InputError
-from ..genome import Genome
-from ..intervals import IntervalSet
-from ..pipeline import FactorNetView, TrackInput, VectorInput, evaluation_dataset, steps, \
-    training_dataset
-from ..samples import MultiTaskSampler, Samples, SamplingConfig, SingleTaskSampler, TFPeaks
-from ..splits import DEFAULT_TEST, DEFAULT_VALID, ChromSplit
-from ..tracks import TrackSet
+from ..data.genome import Genome
+from ..data.intervals import IntervalSet
+from .view import FactorNetView
+from ..pipeline import TrackInput, VectorInput, evaluation_dataset, steps, training_dataset
+from .samplers import (MultiTaskSampler, SamplingConfig, SingleTaskSampler, TFPeaks)
+from ..data.samples import Samples
+from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
+from ..data.tracks import TrackSet
 from .annotations import Annotations
 from .model import FactorNetConfig, build_factornet
 from .motifs import inject_pwm, read_meme

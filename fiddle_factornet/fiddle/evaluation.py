@@ -18,12 +18,13 @@ import keras
 import numpy as np
 
 from ..errors import InputError
-from ..files import atomic_output, check_output
-from ..genome import ChromSizes
-from ..intervals import read_bed
-from ..pipeline import FiddleView, evaluation_dataset, numpy_batches
-from ..samples import Samples
-from ..tables import fixed_point, format_rows
+from ..data.files import atomic_output, check_output
+from ..data.genome import ChromSizes
+from ..data.intervals import read_bed
+from .view import FiddleView
+from ..pipeline import evaluation_dataset, numpy_batches
+from ..data.samples import Samples
+from ..data.tables import fixed_point, format_rows
 from .manifest import TrackManifest, fiddle_view, view_sizes
 from .regions import region_columns
 

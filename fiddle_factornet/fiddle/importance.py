@@ -20,9 +20,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..files import atomic_output, check_output
+from ..data.files import atomic_output, check_output
 from ..pipeline import numpy_batches
-from ..tables import fixed_point, format_rows
+from ..data.tables import fixed_point, format_rows
 from .evaluation import ModelOnWindows, kl_per_region
 from .regions import region_columns
 

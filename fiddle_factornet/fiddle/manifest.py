@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError
-from ..genome import ChromSizes, Genome
-from ..pipeline import CONTROLS, FiddleView, TrackInput
-from ..tracks import TrackSet, open_bigwig
+from ..data.genome import ChromSizes, Genome
+from .view import CONTROLS, FiddleView
+from ..pipeline import TrackInput
+from ..data.tracks import TrackSet, open_bigwig
 
 ROLES = ("input", "target", "replicate")
 KINDS = {"dna": 1, "stranded": 2, "merged": 1}  # kind -> number of files

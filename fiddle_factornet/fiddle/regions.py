@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import open_text
-from ..genome import ChromSizes
-from ..intervals import IntervalSet, read_bed
-from ..samples import Samples
-from ..splits import ChromSplit
+from ..data.files import open_text
+from ..data.genome import ChromSizes
+from ..data.intervals import IntervalSet, read_bed
+from ..data.samples import Samples
+from ..data.splits import ChromSplit
 
 logger = logging.getLogger(__name__)
 

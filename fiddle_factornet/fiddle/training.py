@@ -22,9 +22,9 @@ import numpy as np
 from ..callbacks import build_callbacks, describe_devices
 from ..errors import InputError
 from ..pipeline import evaluation_dataset, numpy_batches, steps, training_dataset
-from ..samples import Samples
-from ..splits import DEFAULT_TEST, DEFAULT_VALID, ChromSplit
-from ..tables import format_rows
+from ..data.samples import Samples
+from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
+from ..data.tables import format_rows
 from .manifest import TrackManifest, fiddle_view, view_sizes
 from .model import FiddleConfig, build_fiddle, compile_fiddle, transfer_module
 from .regions import (RegionConfig, gene_windows, read_genes, region_columns, split_by_chromosome,

@@ -28,10 +28,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .files import atomic_output, check_output, is_gzipped, open_text, require_file
-from .intervals import header_line_count
-from .tables import fixed_point, format_rows
+from ..errors import InputError
+from ..data.files import (atomic_output, check_output, is_gzipped, open_text, require_file)
+from ..data.intervals import header_line_count
+from ..data.tables import fixed_point, format_rows
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 import pyBigWig
 
 from .cache import FlatArray, cached_flat_array, gather_windows
-from .errors import InputError
+from ..errors import InputError
 from .files import require_file
 from .genome import Windows
 

@@ -18,10 +18,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from .errors import InputError
-from .genome import ChromSizes
-from .intervals import read_bed
-from .tracks import reverse_complement_order
+from ..errors import InputError
+from ..data.genome import ChromSizes
+from ..data.intervals import read_bed
+from ..data.tracks import reverse_complement_order
 
 logger = logging.getLogger(__name__)
 

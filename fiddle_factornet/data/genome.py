@@ -20,7 +20,7 @@ import numpy as np
 import pyfaidx
 
 from .cache import FlatArray, cached_flat_array, default_cache_dir
-from .errors import InputError
+from ..errors import InputError
 from .files import open_text, require_file
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InputError
+from ..errors import InputError
 from .genome import ChromSizes
 
 #: FactorNet's (and the ENCODE-DREAM challenge's) defaults

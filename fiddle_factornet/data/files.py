@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from .errors import InputError
+from ..errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
 

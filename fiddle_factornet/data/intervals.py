@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 from .files import open_text, require_file
 from .genome import ChromSizes, check_chromosomes
 

@@ -25,10 +25,10 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .files import atomic_output
-from .genome import ChromSizes
-from .intervals import IntervalSet
-from .tables import format_rows
+from ..data.files import atomic_output
+from ..data.genome import ChromSizes
+from ..data.intervals import IntervalSet
+from ..data.tables import format_rows
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,80 @@
+"""FIDDLE's view of the samples: one matrix per track in each gene's orientation, and the target
+TSS-seq profile as a probability distribution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.genome import COMPLEMENT_CODE, Genome, Windows
+from ..data.samples import Samples
+from ..pipeline import Allocate, TrackInput, fresh, onehot_table
+
+#: a target distribution's denominator is total + PROFILE_EPSILON (as FIDDLE's)
+PROFILE_EPSILON = 1e-5
+
+#: FIDDLE's control inputs, (L, 1) each: the target profile itself (an input that must come out
+#: sufficient) and white noise (one that must come out unnecessary)
+CONTROLS = ("target", "noise")
+
+
+@dataclass(frozen=True)
+class FiddleView:
+    """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA), target a profile (n, L);
+    ``controls`` add ``control_target`` and/or ``control_noise`` inputs (n, L, 1)."""
+
+    genome: Genome | None
+    tracks: tuple[TrackInput, ...]
+    target: TrackInput
+    length: int = 500
+    dna_name: str = "dna"
+    controls: tuple[str, ...] = ()
+
+    def input_shapes(self, samples: Samples) -> dict[str, tuple[int, ...]]:
+        shapes = {self.dna_name: (self.length, 4)} if self.genome is not None else {}
+        shapes.update({t.name: (self.length, t.width) for t in self.tracks})
+        shapes.update({f"control_{c}": (self.length, 1) for c in self.controls})
+        return shapes
+
+    def target_shape(self, samples: Samples) -> tuple[int, ...]:
+        return (self.length,)
+
+    def read(self, samples: Samples, offsets: np.ndarray | int = 0,
+             allocate: Allocate = fresh) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Inputs and target profile of ``samples`` in each gene's orientation."""
+        n, length = len(samples), self.length
+        windows = samples.windows(length, offsets)
+        minus = np.flatnonzero(samples.strand < 0)
+        inputs = {}
+        if self.genome is not None:
+            codes = self.genome.codes(windows, out=allocate("codes", (n, length), np.uint8))
+            codes[minus] = COMPLEMENT_CODE[codes[minus, ::-1]]
+            dna = allocate(self.dna_name, (n, length, 4), np.float32)
+            inputs[self.dna_name] = np.take(onehot_table(4), codes, axis=0, out=dna, mode="clip")
+        for track in self.tracks:
+            inputs[track.name] = self._oriented(track, windows, samples, minus, allocate)
+        profile = sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
+        if "target" in self.controls:
+            inputs["control_target"] = profile[..., None]
+        if "noise" in self.controls:  # seeded by the windows: the same batch, the same noise
+            rng = np.random.default_rng(np.concatenate([samples.start, samples.chrom]).astype(np.uint64))
+            inputs["control_noise"] = rng.standard_normal((n, length, 1), dtype=np.float32)
+        return inputs, profile
+
+    @staticmethod
+    def _oriented(track: TrackInput, windows: Windows, samples: Samples, minus: np.ndarray,
+                  allocate: Allocate) -> np.ndarray:
+        rows = track.read(windows, samples.cell,
+                          allocate(track.name, (len(samples), windows.length, track.width), np.float32))
+        rows[minus] = rows[minus][:, ::-1][..., track.rc_order]
+        return rows
+
+
+def sense_profile(counts: np.ndarray) -> np.ndarray:
+    """Counts (n, L) -> probability profiles (n, L): counts / (total + 1e-5); uniform when empty."""
+    total = counts.sum(axis=1, keepdims=True)
+    profile = counts / (total + PROFILE_EPSILON)
+    empty = total[:, 0] <= 0
+    profile[empty] = 1.0 / counts.shape[1]
+    return profile.astype(np.float32, copy=False)
