@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from fiddle_factornet.errors import InputError
 from fiddle_factornet.factornet.convert import build_converted, convert_original, read_original
 from fiddle_factornet.factornet.motifs import read_meme
-from fiddle_factornet.factornet.prediction import ModelFolder
+from fiddle_factornet.factornet.folder import FactorNetModel
 
 REFERENCE_ENV = "FIDDLE_FACTORNET_REFERENCE"
 REFERENCE = Path(os.environ[REFERENCE_ENV]) / "factornet" if os.environ.get(REFERENCE_ENV) else None
@@ -154,7 +154,7 @@ def test_every_original_converts_and_loads(tmp_path):
     assert len(ORIGINALS) == 12
     for name in ORIGINALS:
         out = convert_original(MODELS / name, tmp_path / name)
-        folder = ModelFolder.load(out)
+        folder = FactorNetModel.load(out)
         source = MODELS / name
         assert folder.tfs == tuple((source / "chip.txt").read_text().split())
         assert folder.track_names == tuple((source / "bigwig.txt").read_text().split())
@@ -278,7 +278,7 @@ def test_cli_converts(tmp_path):
                              str(MODELS / "FOXA1/onePeak_DGF"), "-o", str(tmp_path / "out")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert ModelFolder.load(tmp_path / "out").tfs == ("FOXA1",)
+    assert FactorNetModel.load(tmp_path / "out").tfs == ("FOXA1",)
     with pytest.raises(InputError, match="output folder exists; use -oc"):
         convert_original(MODELS / "FOXA1/onePeak_DGF", tmp_path / "out")
 

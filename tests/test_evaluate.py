@@ -1,6 +1,7 @@
 """Scoring submissions: the challenge's metrics, reading and matching files, bagging."""
 
 import gzip
+import json
 import math
 
 import numpy as np
@@ -10,6 +11,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from fiddle_factornet.errors import InputError
+from fiddle_factornet.runs.record import RunRecord
 from fiddle_factornet.factornet.evaluation import (Evaluation, ScoreCurve, aupr, auroc, average_precision, average_ranks, bag_submissions, evaluate, match_rows, rank_average, read_labels, read_submission, recall_at_fdr, write_evaluation, write_submission)
 
 # --- metrics on hand-computed cases ------------------------------------------------------------
@@ -311,12 +313,15 @@ def test_evaluate_matches_rows_drops_ambiguous_bins_and_restricts_chromosomes(tm
 
 def test_evaluation_outputs(tmp_path):
     evaluation = Evaluation.of(*CURVED)
-    write_evaluation(tmp_path / "scores", evaluation, args={"predictions": "p.gz"})
+    write_evaluation(tmp_path / "scores", evaluation,
+                     record=RunRecord("test", {"predictions": "p.gz"}))
     header, values = (tmp_path / "scores.tsv").read_text().splitlines()
     assert header.split("\t")[:4] == ["n_bins", "n_positive", "positive_rate", "auroc"]
     assert dict(zip(header.split("\t"), map(float, values.split("\t")))) == evaluation.record()
-    json_text = (tmp_path / "scores.json").read_text()
-    assert '"aupr": 0.8938311688311689' in json_text and '"predictions": "p.gz"' in json_text
+    assert '"aupr": 0.8938311688311689' in (tmp_path / "scores.json").read_text()
+    record = json.loads((tmp_path / "scores.run.json").read_text())
+    assert record["settings"] == {"predictions": "p.gz"} and record["finished"]
+    assert record["outputs"] == [str(tmp_path / "scores.tsv"), str(tmp_path / "scores.json")]
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(InputError, match="other.json: output exists"):
         write_evaluation(tmp_path / "other", evaluation)

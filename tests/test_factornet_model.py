@@ -1,4 +1,6 @@
+import json
 import os
+from dataclasses import asdict
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -6,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from fiddle_factornet.factornet.model import FactorNetConfig, build_factornet
+from fiddle_factornet.factornet.model import HARD_SIGMOID_NAME, FactorNetConfig, build_factornet
 from fiddle_factornet.factornet.motifs import inject_pwm, log_odds, read_meme
 from fiddle_factornet.data.genome import encode, onehot
 
@@ -20,6 +22,7 @@ VARIANTS = {
     "meta_gencode_multitask": FactorNetConfig(**SMALL, n_meta=3, n_annotations=6, n_tasks=4),
     "dna_only": FactorNetConfig(**{**SMALL, "n_tracks": 0}),
     "recurrent_dropout": FactorNetConfig(**SMALL, lstm_recurrent_dropout=0.1),
+    "keras1_gates": FactorNetConfig(**SMALL, recurrent_activation=HARD_SIGMOID_NAME),
 }
 
 
@@ -49,6 +52,9 @@ def test_every_variant_trains_saves_loads_and_predicts_identically(name, tmp_pat
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), before)
+    rebuilt = build_factornet(FactorNetConfig(**json.loads(json.dumps(asdict(cfg)))))  # run.json's
+    rebuilt.load_weights(tmp_path / "m.keras")
+    np.testing.assert_array_equal(rebuilt.predict(inputs, verbose=0), before)
 
 
 @pytest.mark.parametrize("name", ["lstm", "no_lstm", "global_pool", "meta_gencode_multitask"])

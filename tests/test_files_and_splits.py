@@ -1,29 +1,10 @@
 import pytest
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.data.files import atomic_output
 from fiddle_factornet.data.genome import ChromSizes
 from fiddle_factornet.data.splits import ChromSplit
 
 SIZES = ChromSizes(("chr1", "chr2", "chr8", "chr11", "chr21"), (10,) * 5, "g.sizes")
-
-
-def test_atomic_output_renames_only_on_success(tmp_path):
-    out = tmp_path / "out.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_output(out) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("interrupted")
-    assert list(tmp_path.iterdir()) == []  # neither the output nor the temporary file
-    with atomic_output(out) as tmp:
-        tmp.write_text("whole")
-    assert out.read_text() == "whole"
-    with pytest.raises(InputError, match="out.txt: output exists"):
-        with atomic_output(out):
-            pass
-    with atomic_output(out, overwrite=True) as tmp:
-        tmp.write_text("new")
-    assert out.read_text() == "new"
 
 
 def test_default_split_is_factornet_s():

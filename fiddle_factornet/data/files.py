@@ -1,17 +1,22 @@
-"""Small file helpers: transparent gzip reading, atomic outputs, change detection."""
+"""Small file helpers: transparent gzip reading, required files, change detection.
+
+(Outputs are written through :mod:`fiddle_factornet.runs.outputs`.)
+"""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import os
+import zlib
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_SUFFIXES = (".gz", ".bgz")
+#: what reading a truncated or corrupt gzip file raises (BadGzipFile is an OSError)
+GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def is_gzipped(path: str | os.PathLike) -> bool:
@@ -28,11 +33,44 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     return path
 
 
-def open_text(path: str | os.PathLike) -> io.TextIOBase:
-    """Open a plain or gzipped text file for reading."""
-    path = require_file(path)
+def compression(path: str | os.PathLike) -> str | None:
+    """``"gzip"`` when the file is gzip-compressed (by its magic bytes), else None; a file named
+    ``.gz`` that is not gzip-compressed is an InputError."""
     if is_gzipped(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="ascii", errors="replace")
+        return "gzip"
+    if Path(path).suffix in GZIP_SUFFIXES:
+        raise InputError(f"{path}: not a gzip file, though its name ends in {Path(path).suffix}")
+    return None
+
+
+def gzip_error(path: str | os.PathLike, error: Exception) -> InputError:
+    """The InputError for a gzip file whose decompression failed with ``error``."""
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return InputError(f"{path}: truncated or corrupt gzip file ({detail})")
+
+
+class _GzipReader(gzip.GzipFile):
+    """A GzipFile whose decompression errors are InputErrors naming the file."""
+
+    def _checked(method):
+        def checked(self, *args):
+            try:
+                return method(self, *args)
+            except GZIP_ERRORS as error:
+                raise gzip_error(self.name, error) from None
+        return checked
+
+    read, read1, peek, readline = map(_checked, (gzip.GzipFile.read, gzip.GzipFile.read1,
+                                                 gzip.GzipFile.peek, gzip.GzipFile.readline))
+    del _checked
+
+
+def open_text(path: str | os.PathLike) -> io.TextIOBase:
+    """Open a plain or gzipped text file for reading (see :func:`compression`); a truncated or
+    corrupt gzip file is an InputError when read."""
+    path = require_file(path)
+    if compression(path):
+        return io.TextIOWrapper(_GzipReader(path, "rb"), encoding="ascii", errors="replace")
     return open(path, "rt", encoding="ascii", errors="replace")
 
 
@@ -40,28 +78,3 @@ def file_signature(path: str | os.PathLike) -> dict:
     """What identifies a version of a file for caching: absolute path, size, mtime (ns)."""
     stat = os.stat(path)
     return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def check_output(path: str | os.PathLike, overwrite: bool) -> Path:
-    """Refuse an existing output unless ``overwrite``; return the path."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path}: output exists; pass the overwrite flag to replace it")
-    return path
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only when the block succeeds.
-
-    A failure leaves neither a half-written output nor the temporary file behind.
-    """
-    path = check_output(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

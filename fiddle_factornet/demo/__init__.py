@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..runs.outputs import safe_output
+from ..runs.record import RECORD_NAME, RunRecord, absolute
 from ..data.genome import Genome
 from ..data.intervals import coverage_mask
 from ..data.writers import write_bed, write_fasta
@@ -67,19 +67,13 @@ class DemoConfig:
 
 def make_demo(out_dir: str | os.PathLike, config: DemoConfig = DemoConfig(),
               overwrite: bool = False) -> Path:
-    """Generate the demo dataset under ``out_dir`` (written aside, then renamed into place)."""
+    """Generate the demo dataset under ``out_dir`` (written aside, then renamed into place), with
+    its run record ``run.json``."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise InputError(f"{out_dir}: output exists; pass the overwrite flag to replace it")
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    record = RunRecord("demo dataset", {"out_dir": absolute(out_dir), **asdict(config)})
+    with safe_output(out_dir, overwrite) as tmp:
         _write_demo(tmp, config)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        record.write(tmp / RECORD_NAME)
     logger.info("demo dataset written to %s", out_dir)
     return out_dir
 

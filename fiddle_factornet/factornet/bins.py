@@ -20,15 +20,19 @@ import logging
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..data.files import atomic_output
-from ..data.genome import ChromSizes
+from ..data.genome import ChromSizes, load_chrom_sizes
 from ..data.intervals import IntervalSet
 from ..data.tables import format_rows
+from ..errors import InputError
+from ..runs.outputs import recorded_outputs, safe_output
+from ..runs.record import RECORD_NAME, RunRecord, absolute
+from .celltype import CellTypeFolder
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +177,18 @@ def write_label_table(path: str | os.PathLike, grid: BinGrid, chroms: Sequence[s
 
     One row per bin of ``chroms`` (chromosome order, then position) except bins touching ``skip``
     (e.g. the blacklist, as in the challenge's test regions), one B/U/A column per peak set;
-    streamed one chromosome at a time and written atomically. Returns the number of rows.
+    streamed one chromosome at a time and written safely
+    (:func:`~fiddle_factornet.runs.outputs.safe_output`). Returns the number of rows.
     """
+    with safe_output(path, overwrite) as tmp:
+        return _write_label_rows(tmp, path, grid, chroms, column_names, peak_sets, skip, chunk_rows)
+
+
+def _write_label_rows(tmp: Path, path, grid: BinGrid, chroms: Sequence[str],
+                      column_names: Sequence[str], peak_sets: Sequence[PeakSet],
+                      skip: IntervalSet | None = None, chunk_rows: int = 1 << 20) -> int:
     rows = 0
-    with atomic_output(path, overwrite) as tmp, gzip.open(tmp, "wb", compresslevel=4) as out:
+    with gzip.open(tmp, "wb", compresslevel=4) as out:
         out.write(("\t".join(["chr", "start", "stop", *column_names]) + "\n").encode())
         for name, labels in iter_chrom_labels(grid, peak_sets, chroms):
             starts = np.arange(len(labels), dtype=np.int64) * grid.step
@@ -192,3 +204,51 @@ def write_label_table(path: str | os.PathLike, grid: BinGrid, chroms: Sequence[s
             rows += len(labels)
             logger.info("%s: %s labelled (%d bins)", path, name, len(labels))
     return rows
+
+
+def write_label_files(input_dirs: Sequence[str | os.PathLike], output: str | os.PathLike,
+                      genome: str | os.PathLike, factor: str | None = None,
+                      chroms: Sequence[str] | None = None, autosomes_x: bool = True,
+                      allow_missing_relaxed: bool = False, overwrite: bool = False) -> Path:
+    """Label files of cell-type folders, with their run record.
+
+    With ``factor``: one file ``output`` with a column per cell type (and ``output``.run.json).
+    Without: one folder ``output`` holding ``<TF>.labels.tsv.gz`` for every TF of the one folder
+    given, and run.json. ``genome``: chromosome sizes (a chrom.sizes file, a .fai or the FASTA);
+    ``chroms``: the chromosomes to label, in order (default: all, autosomes and X only with
+    ``autosomes_x``). Returns ``output``.
+    """
+    sizes = load_chrom_sizes(genome)
+    if autosomes_x:
+        sizes = sizes.autosomes_and_x()
+    chroms = sizes.select(chroms).names if chroms else sizes.names
+    folders = [CellTypeFolder.read(d, allow_missing_relaxed, need_bigwigs=False)
+               for d in input_dirs]
+    if factor is None and len(folders) != 1:
+        raise InputError("labelling several cell-type folders needs the TF to label",
+                         setting="factor")
+    record = RunRecord("factornet labels", {
+        "input_dirs": [absolute(d) for d in input_dirs], "output": absolute(output),
+        "genome": absolute(genome), "factor": factor, "chroms": list(chroms),
+        "autosomes_x": autosomes_x, "allow_missing_relaxed": allow_missing_relaxed,
+        "overwrite": overwrite})
+    inputs = [genome, *(path for folder in folders for path in folder.files)]
+    grid = BinGrid(sizes)
+    names = [folder.name for folder in folders]
+
+    def label(path: Path, written_as: Path, tf: str) -> None:
+        rows = _write_label_rows(path, written_as, grid, chroms, names,
+                                 [folder.peaks(tf, sizes) for folder in folders])
+        logger.info("wrote %s: %d bins x %d cell types (%s)", written_as, rows, len(folders), tf)
+
+    output = Path(output)
+    if factor is not None:
+        with recorded_outputs([output], record, overwrite, inputs) as (tmp,):
+            label(tmp, output, factor)
+    else:
+        with safe_output(output, overwrite, inputs) as tmp:
+            tmp.mkdir()
+            for tf in folders[0].tfs:
+                label(tmp / f"{tf}.labels.tsv.gz", output / f"{tf}.labels.tsv.gz", tf)
+            record.write(tmp / RECORD_NAME)
+    return output

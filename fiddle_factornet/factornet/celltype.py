@@ -47,6 +47,12 @@ class CellTypeFolder:
     meta_names: tuple[str, ...]
     meta_values: tuple[float, ...]
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The folder and every file it names (bigWigs, peak files): a run's inputs."""
+        peaks = [p for chip in self.chip for p in (chip.conservative, chip.relaxed) if p is not None]
+        return (self.path, *self.bigwig_files, *peaks)
+
     @classmethod
     def read(cls, path: str | os.PathLike, allow_missing_relaxed: bool = False,
              need_bigwigs: bool = True) -> "CellTypeFolder":

@@ -17,7 +17,7 @@ current framework's defaults in three places, handled here:
   filters).
 - Keras 1 stores the LSTM per gate (``W_i, U_i, b_i, W_c, ..., W_o``); Keras 3 packs kernel
   (in, 4u), recurrent kernel (u, 4u) and bias (4u) in gate order i, f, c, o.
-- Keras 1's ``hard_sigmoid`` is clip(0.2 x + 0.5, 0, 1): :func:`keras1_hard_sigmoid`, registered
+- Keras 1's ``hard_sigmoid`` is clip(0.2 x + 0.5, 0, 1): :func:`~.model.keras1_hard_sigmoid`, registered
   for serialization (the module must be imported before loading a converted ``model.keras``).
 
 The extra input of the meta/GENCODE variants is one vector [meta, gencode] concatenated after the
@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import h5py
@@ -38,13 +37,13 @@ import keras
 import numpy as np
 
 from ..errors import InputError
+from ..runs.outputs import safe_output
+from ..runs.record import RECORD_NAME, RunRecord
 from .annotations import ANNOTATION_FILES
-from .model import FactorNetConfig, build_factornet
+from .model import HARD_SIGMOID_NAME, FactorNetConfig, build_factornet
 
 logger = logging.getLogger(__name__)
 
-#: the registered name of :func:`keras1_hard_sigmoid` (recorded in a converted config.json)
-HARD_SIGMOID_NAME = "fiddle_factornet>keras1_hard_sigmoid"
 
 WEIGHT_FILES = {"best": "best_model.hdf5", "final": "final_model.hdf5"}
 GATES = ("i", "f", "c", "o")  # Keras 3's packing order
@@ -57,12 +56,6 @@ TOPOLOGIES = {
     "extras": _TRUNK + ("InputLayer", "Merge", "Merge", "Dense", "Dense", "Merge"),
 }
 KNOWN_CLASSES = frozenset(c for classes in TOPOLOGIES.values() for c in classes)
-
-
-@keras.saving.register_keras_serializable(package="fiddle_factornet", name="keras1_hard_sigmoid")
-def keras1_hard_sigmoid(x):
-    """Keras 1's hard sigmoid, clip(0.2 x + 0.5, 0, 1), elementwise (any shape)."""
-    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -274,7 +267,7 @@ def build_converted(original: OriginalModel, weights: str = "best", flip: bool =
     ``annotations`` (batch, 6)]; output (batch, n_tasks).
     """
     values = original_weights(original, weights, flip)
-    model = build_factornet(replace(original.config, recurrent_activation=keras1_hard_sigmoid))
+    model = build_factornet(original.config)
     trunk, head = model.get_layer("strand_trunk"), model.get_layer("strand_head")
     for name in ("conv", "conv_dense", "dense"):
         trunk.get_layer(name).set_weights(values[name])
@@ -293,28 +286,29 @@ def convert_original(src_dir, out_dir, weights: str = "best", overwrite: bool = 
                      flip: bool = True) -> Path:
     """Convert an original FactorNet model folder into one of ours; returns the folder.
 
-    ``out_dir`` gets chip.txt, bigwig.txt, feature.txt, meta.txt (meta models), config.json
-    (``architecture`` and ``converted_from``) and model.keras, as ``ModelFolder.load`` reads.
+    ``out_dir`` gets chip.txt, bigwig.txt, feature.txt, meta.txt (meta models), model.keras and
+    the run record run.json (``architecture``, ``converted_from``), as every model folder.
     ``flip=False`` skips the width reversal of the convolution kernels (wrong; for tests).
     """
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise InputError(f"{out}: output folder exists; use -oc to overwrite it")
     original = read_original(src_dir)
-    model = build_converted(original, weights, flip)
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    for name, lines in (("chip.txt", original.tfs), ("bigwig.txt", original.track_names),
-                        ("feature.txt", original.features)):
-        (out / name).write_text("".join(f"{line}\n" for line in lines))
-    if "meta" in original.features:
-        (out / "meta.txt").write_text("".join(f"{line}\n" for line in original.meta_names))
-    config = {"architecture": asdict(original.config),
-              "converted_from": {"folder": str(original.path.resolve()),
-                                 "weights": WEIGHT_FILES[weights], "framework": "Keras 1.1.1 "
-                                 "(Theano)", "conv_kernel_flipped": flip,
-                                 "dropout_rates": original.dropouts}}
-    (out / "config.json").write_text(json.dumps(config, indent=1))
-    model.save(out / "model.keras")
-    logger.info("converted %s (%s) into %s", original.path, WEIGHT_FILES[weights], out)
-    return out
+    record = RunRecord("factornet conversion", {"src_dir": str(original.path.resolve()),
+                                                "weights": weights, "flip": flip},
+                       family="factornet", tfs=list(original.tfs),
+                       architecture=asdict(original.config),
+                       converted_from={"folder": str(original.path.resolve()),
+                                       "weights": WEIGHT_FILES[weights],
+                                       "framework": "Keras 1.1.1 (Theano)",
+                                       "conv_kernel_flipped": flip,
+                                       "dropout_rates": original.dropouts})
+    with safe_output(out_dir, overwrite, inputs=[original.path]) as tmp:
+        model = build_converted(original, weights, flip)
+        tmp.mkdir()
+        for name, lines in (("chip.txt", original.tfs), ("bigwig.txt", original.track_names),
+                            ("feature.txt", original.features)):
+            (tmp / name).write_text("".join(f"{line}\n" for line in lines))
+        if "meta" in original.features:
+            (tmp / "meta.txt").write_text("".join(f"{line}\n" for line in original.meta_names))
+        model.save(tmp / "model.keras")
+        record.write(tmp / RECORD_NAME)
+    logger.info("converted %s (%s) into %s", original.path, WEIGHT_FILES[weights], out_dir)
+    return Path(out_dir)

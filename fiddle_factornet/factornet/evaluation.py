@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..data.files import (atomic_output, check_output, is_gzipped, open_text, require_file)
+from ..runs.outputs import check_outputs, recorded_outputs, safe_output, safe_outputs
+from ..runs.record import RECORD_NAME, RunRecord, absolute
+from ..data.files import is_gzipped, open_text, require_file
 from ..data.intervals import header_line_count
 from ..data.tables import fixed_point, format_rows
 
@@ -155,8 +157,13 @@ def write_submission(path: str | os.PathLike, chrom, start, end, score,
 
     ``chrom`` (n,) names (str, or a pandas Categorical), ``start``, ``end`` (n,) int, ``score`` (n,)
     float in [0, 1], written with 6 decimals (rounded to the nearest 1e-6), rows in the given
-    order; written atomically (a temporary file renamed into place). Returns n.
+    order; written safely (:func:`~fiddle_factornet.runs.outputs.safe_output`). Returns n.
     """
+    with safe_output(path, overwrite) as tmp:
+        return _write_submission_rows(tmp, path, chrom, start, end, score, chunk_rows)
+
+
+def _write_submission_rows(tmp: Path, path, chrom, start, end, score, chunk_rows: int) -> int:
     names = pd.Categorical(chrom)
     name_bytes = np.asarray(names.categories, dtype=str).astype("S")
     start = np.asarray(start, dtype=np.int64)
@@ -167,7 +174,7 @@ def write_submission(path: str | os.PathLike, chrom, start, end, score,
         row = int(np.argmax(outside))
         raise InputError(f"{path}: {names[row]}:{start[row]}-{end[row]}: score {score[row]} is not "
                          "a probability in [0, 1]")
-    with atomic_output(path, overwrite) as tmp, gzip.open(tmp, "wb", compresslevel=4) as out:
+    with gzip.open(tmp, "wb", compresslevel=4) as out:
         for lo in range(0, len(score), chunk_rows):
             part = slice(lo, lo + chunk_rows)
             out.write(format_rows([name_bytes[names.codes[part]], start[part], end[part],
@@ -448,18 +455,36 @@ def evaluation_outputs(prefix: str | os.PathLike) -> tuple[Path, Path]:
 
 
 def write_evaluation(prefix: str | os.PathLike, evaluation: Evaluation, overwrite: bool = False,
-                     args: dict | None = None) -> None:
+                     record: RunRecord | None = None,
+                     inputs: Sequence[str | os.PathLike] = ()) -> None:
     """Write ``PREFIX.tsv`` (a header and one row of figures) and ``PREFIX.json`` (the same
-    figures, plus ``args`` when given), each atomically; neither is written when one exists and
-    ``overwrite`` is false."""
+    figures), and with ``record`` the run record ``PREFIX.run.json``; all or none of them appear,
+    and none when one exists and ``overwrite`` is false."""
     outputs = evaluation_outputs(prefix)
-    for path in outputs:
-        check_output(path, overwrite)
     row = evaluation.record()
-    with atomic_output(outputs[0], overwrite) as tmp:
-        tmp.write_text("\t".join(row) + "\n" + "\t".join(map(str, row.values())) + "\n")
-    with atomic_output(outputs[1], overwrite) as tmp:
-        tmp.write_text(json.dumps({**row, **({"args": args} if args else {})}, indent=1) + "\n")
+    with (recorded_outputs(outputs, record, overwrite, inputs, f"{prefix}.{RECORD_NAME}")
+          if record is not None else safe_outputs(outputs, overwrite, inputs)) as (tsv, summary):
+        tsv.write_text("\t".join(row) + "\n" + "\t".join(map(str, row.values())) + "\n")
+        summary.write_text(json.dumps(row, indent=1) + "\n")
+
+
+def score_submission(predictions: str | os.PathLike, labels: str | os.PathLike,
+                     cell_type: str | None = None, chroms: Sequence[str] | None = None,
+                     output: str | os.PathLike | None = None,
+                     overwrite: bool = False) -> Evaluation:
+    """:func:`evaluate`, and with ``output`` its figures written to ``output``.tsv/.json with the
+    run record (the outputs are checked before any scoring)."""
+    if output is None:
+        return evaluate(predictions, labels, cell_type, chroms)
+    record = RunRecord("factornet evaluation", {
+        "predictions": absolute(predictions), "labels": absolute(labels), "cell_type": cell_type,
+        "chroms": list(chroms) if chroms else None, "output": absolute(output),
+        "overwrite": overwrite})
+    inputs = [predictions, labels]
+    check_outputs([*evaluation_outputs(output), f"{output}.{RECORD_NAME}"], overwrite, inputs)
+    evaluation = evaluate(predictions, labels, cell_type, chroms)
+    write_evaluation(output, evaluation, overwrite, record, inputs)
+    return evaluation
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,12 +520,18 @@ def bag_submissions(paths: Sequence[str | os.PathLike], output: str | os.PathLik
     The files must hold the same rows (matched by coordinates, as :func:`match_rows`); the output
     keeps the first file's row order. Returns the number of rows written.
     """
-    check_output(output, overwrite)
+    record = RunRecord("factornet bagging", {"input_files": [absolute(p) for p in paths],
+                                             "output": absolute(output), "overwrite": overwrite})
+    with recorded_outputs([output], record, overwrite, paths) as (tmp,):
+        return _bag_into(tmp, paths, output)
+
+
+def _bag_into(tmp: Path, paths: Sequence[str | os.PathLike], output) -> int:
     first = read_submission(paths[0])
     scores = [first["score"].to_numpy()]
     for path in paths[1:]:
         other = read_submission(path)
         scores.append(other["score"].to_numpy()[match_rows(first, other, paths[0], path)])
     logger.info("bagging %d files of %d rows", len(paths), len(first))
-    return write_submission(output, first["chrom"], first["start"], first["end"],
-                            rank_average(scores), overwrite)
+    return _write_submission_rows(tmp, output, first["chrom"], first["start"], first["end"],
+                                  rank_average(scores), 1 << 20)

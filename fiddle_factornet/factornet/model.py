@@ -26,6 +26,16 @@ import keras
 from keras import layers
 
 
+#: the registered name of :func:`keras1_hard_sigmoid`, usable as ``recurrent_activation``
+HARD_SIGMOID_NAME = "fiddle_factornet>keras1_hard_sigmoid"
+
+
+@keras.saving.register_keras_serializable(package="fiddle_factornet", name="keras1_hard_sigmoid")
+def keras1_hard_sigmoid(x):
+    """Keras 1's hard sigmoid, clip(0.2 x + 0.5, 0, 1), elementwise (any shape)."""
+    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class FactorNetConfig:
     """Architecture of a FactorNet model; defaults are the paper's (flags -L -k -w -r -d -p)."""
@@ -61,6 +71,11 @@ class FactorNetConfig:
         return (self.input_length - self.kernel_width + 1) // self.pool_size
 
 
+def _activation(name: str):
+    """A Keras activation by name; :data:`HARD_SIGMOID_NAME` is Keras 1's hard sigmoid."""
+    return keras1_hard_sigmoid if name == HARD_SIGMOID_NAME else name
+
+
 def _trunk(cfg: FactorNetConfig) -> keras.Model:
     """One strand, (L, 4 + tracks) -> (dense,): everything up to the first dense layer."""
     if cfg.input_length < cfg.kernel_width or (cfg.recurrent >= 0 and cfg.pooled_length < 1):
@@ -79,7 +94,8 @@ def _trunk(cfg: FactorNetConfig) -> keras.Model:
         if cfg.recurrent > 0:
             lstm = layers.LSTM(cfg.recurrent, return_sequences=True, dropout=cfg.lstm_dropout,
                                recurrent_dropout=cfg.lstm_recurrent_dropout,
-                               recurrent_activation=cfg.recurrent_activation, name="lstm")
+                               recurrent_activation=_activation(cfg.recurrent_activation),
+                               name="lstm")
             x = layers.Bidirectional(lstm, merge_mode="concat", name="bilstm")(x)
     x = layers.Dropout(cfg.dropout, name="trunk_dropout")(x)
     if cfg.recurrent >= 0:

@@ -9,19 +9,17 @@ the blacklist score 0 and keep their row, and the rows go out in the BED's order
 from __future__ import annotations
 
 import gzip
-import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 from tqdm.auto import tqdm
 
 from .bins import make_blacklist
 from .celltype import CellTypeFolder
 from ..errors import InputError
-from ..data.files import atomic_output
+from ..runs.outputs import recorded_outputs
+from ..runs.record import RunRecord, absolute, describe_device
 from ..data.genome import Genome, prefix_hint
 from ..data.intervals import IntervalSet, iter_bed
 from .view import FactorNetView
@@ -30,58 +28,11 @@ from ..data.samples import Samples
 from ..data.tables import fixed_point, format_rows
 from ..data.tracks import TrackSet
 from .annotations import Annotations
-from .convert import HARD_SIGMOID_NAME, keras1_hard_sigmoid
-from .model import FactorNetConfig
+from .folder import FactorNetModel
 
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 500_000
-
-
-def _lines(path: Path) -> tuple[str, ...]:
-    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
-
-
-@dataclass(frozen=True)
-class ModelFolder:
-    """A trained model and what it was trained on (see ``training``'s folder layout)."""
-
-    path: Path
-    model: keras.Model
-    architecture: FactorNetConfig
-    tfs: tuple[str, ...]
-    track_names: tuple[str, ...]
-    meta_names: tuple[str, ...]
-    features: tuple[str, ...]
-
-    @classmethod
-    def load(cls, path) -> "ModelFolder":
-        path = Path(path)
-        for name in ("config.json", "model.keras", "chip.txt", "bigwig.txt", "feature.txt"):
-            if not (path / name).is_file():
-                raise InputError(f"{path}: not a FactorNet model folder ({name} is missing)")
-        features = _lines(path / "feature.txt")
-        meta_names = _lines(path / "meta.txt") if "meta" in features else ()
-        architecture = FactorNetConfig(**json.loads((path / "config.json").read_text())["architecture"])
-        model = keras.models.load_model(path / "model.keras",  # converted originals' activation
-                                        custom_objects={HARD_SIGMOID_NAME: keras1_hard_sigmoid})
-        return cls(path, model, architecture,
-                   _lines(path / "chip.txt"), _lines(path / "bigwig.txt"), meta_names, features)
-
-    def check_cell_type(self, cell: CellTypeFolder) -> None:
-        """The folder must provide the tracks and meta features the model was trained on."""
-        if cell.track_names != self.track_names:
-            raise InputError(f"{cell.path / 'bigwig.txt'}: track names {list(cell.track_names)} "
-                             f"differ from the model's {list(self.track_names)} ({self.path})")
-        if "meta" in self.features and cell.meta_names != self.meta_names:
-            raise InputError(f"{cell.path / 'meta.txt'}: meta names {list(cell.meta_names)} differ "
-                             f"from the model's {list(self.meta_names)} ({self.path})")
-
-    def output_index(self, tf: str) -> int:
-        if tf not in self.tfs:
-            raise InputError(f"{self.path / 'chip.txt'}: the model does not predict {tf!r} "
-                             f"(it predicts {', '.join(self.tfs)})")
-        return self.tfs.index(tf)
 
 
 def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
@@ -92,12 +43,31 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
 
     Returns the number of rows written.
     """
-    folder = ModelFolder.load(model_dir)
-    column = folder.output_index(tf)
     cell = CellTypeFolder.read(cell_dir)
+    record = RunRecord("factornet prediction", {
+        "model_dir": absolute(model_dir), "cell_dir": absolute(cell_dir), "tf": tf,
+        "regions": absolute(regions), "output": absolute(output), "genome": absolute(genome),
+        "blacklist": absolute(blacklist), "annotations_dir": absolute(annotations_dir),
+        "batch_size": batch_size, "cache": cache, "overwrite": overwrite})
+    inputs = [model_dir, regions, genome, blacklist, annotations_dir, *cell.files]
+    with recorded_outputs([output], record, overwrite, inputs) as (tmp,):
+        folder = FactorNetModel.load(model_dir)
+        record.update(device=describe_device())
+        rows = _predict_to(tmp, folder, cell, tf, regions, genome, blacklist, annotations_dir,
+                           batch_size, cache)
+    logger.info("wrote %s: %d bins (%s in %s)", output, rows, tf, cell.name)
+    return rows
+
+
+def _predict_to(path: Path, folder: FactorNetModel, cell: CellTypeFolder, tf: str, regions,
+                genome: str, blacklist: str | None, annotations_dir: str | None, batch_size: int,
+                cache: bool | str) -> int:
+    """The submission rows, gzipped, into ``path``; returns their number."""
+    column = folder.output_index(tf)
     folder.check_cell_type(cell)
     if "gencode" in folder.features and not annotations_dir:
-        raise InputError(f"{folder.path}: the model uses annotation features; give their folder")
+        raise InputError(f"{folder.path}: the model uses annotation features; give their folder",
+                         setting="annotations_dir")
     reference = Genome(genome, cache=cache)
     sizes = reference.sizes
     arch = folder.architecture
@@ -114,7 +84,7 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
         if cell.track_names else None
     view = FactorNetView(reference, tracks, tuple(vectors), arch.input_length)
     rows = 0
-    with atomic_output(output, overwrite) as tmp, gzip.open(tmp, "wb", compresslevel=4) as out, \
+    with gzip.open(path, "wb", compresslevel=4) as out, \
             tqdm(unit=" bins", unit_scale=True, desc=f"predict {tf}", disable=None) as progress:
         for chunk in iter_bed(regions, chunk_rows=CHUNK_ROWS):
             samples = _chunk_samples(regions, chunk, sizes)
@@ -130,7 +100,6 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
             out.write(format_rows([names, samples.start, samples.end, fixed_point(scores)]))
             rows += len(samples)
             progress.update(len(samples))
-    logger.info("wrote %s: %d bins (%s in %s)", output, rows, tf, cell.name)
     return rows
 
 

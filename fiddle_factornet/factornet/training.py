@@ -1,14 +1,12 @@
-"""Training FactorNet: data set-up from cell-type folders, compile settings, callbacks, and the
-model folder it writes (``chip.txt``, ``bigwig.txt``, ``feature.txt``, ``meta.txt``, ``config.json``,
-``model.keras`` with the best weights, ``best.weights.h5``, ``final.weights.h5``, ``history.json``,
-``history.csv``, TensorBoard ``logs/``)."""
+"""Training FactorNet: data set-up from cell-type folders, its compile choices, and the model
+folder it writes through the run layer (:mod:`fiddle_factornet.runs.training`): the original's
+``chip.txt``, ``bigwig.txt``, ``feature.txt``, ``meta.txt`` beside the run layer's ``run.json``,
+``model.keras`` (best weights), ``best.weights.h5``, ``final.weights.h5``, ``history.json``,
+``history.csv`` and TensorBoard ``logs/``."""
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
-import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -17,7 +15,6 @@ import keras
 import numpy as np
 
 from .bins import BinGrid, make_blacklist
-from ..callbacks import build_callbacks, describe_devices
 from .celltype import CellTypeFolder, check_consistent
 from ..errors import InputError
 from ..data.genome import Genome
@@ -28,6 +25,8 @@ from .samplers import (MultiTaskSampler, SamplingConfig, SingleTaskSampler, TFPe
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
 from ..data.tracks import TrackSet
+from ..runs.record import RunRecord, describe_device, path_field, settings_record
+from ..runs.training import FitConfig, TaskConfig, TrainingRun
 from .annotations import Annotations
 from .model import FactorNetConfig, build_factornet
 from .motifs import inject_pwm, read_meme
@@ -37,20 +36,21 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Everything a training run depends on (written to the model folder's config.json)."""
+    """Everything a training run depends on (recorded in the model folder's run.json)."""
 
-    input_dirs: tuple[str, ...]
-    genome: str
-    output_dir: str
+    input_dirs: tuple[str, ...] = path_field()
+    genome: str = path_field()
+    output_dir: str = path_field()
     overwrite: bool = False
-    valid_input_dirs: tuple[str, ...] = ()
+    resume: bool = False                # go on with the interrupted run in <output_dir>.partial
+    valid_input_dirs: tuple[str, ...] = path_field(())
     valid_chroms: tuple[str, ...] = DEFAULT_VALID
     test_chroms: tuple[str, ...] = DEFAULT_TEST
     factor: str | None = None          # None: multi-task over every TF of the one folder
-    blacklist: str | None = None
+    blacklist: str | None = path_field(None)
     meta: bool = False
-    annotations_dir: str | None = None  # -g: folder holding the six annotation BEDs
-    motif_db: str | None = None         # -mo: MEME file holding the factor's motif
+    annotations_dir: str | None = path_field(None)  # folder holding the six annotation BEDs
+    motif_db: str | None = path_field(None)         # MEME file holding the factor's motif
     epochs: int = 100
     patience: int = 20
     learning_rate: float = 1e-3
@@ -62,11 +62,13 @@ class TrainSettings:
     architecture: FactorNetConfig = field(default_factory=FactorNetConfig)
 
 
+#: FactorNet's compile choices (the original's): Adam, binary cross-entropy; accuracy and auPR
+TASK = TaskConfig("binary_crossentropy", ("binary_accuracy", "auprc"))
+
+
 def compile_factornet(model: keras.Model, learning_rate: float) -> keras.Model:
-    """Adam and binary cross-entropy, as the original; accuracy and auPR as metrics."""
-    model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy",
-                  metrics=["binary_accuracy", keras.metrics.AUC(curve="PR", name="auprc")])
-    return model
+    """:data:`TASK` compiled into ``model``."""
+    return TASK.compile(model, learning_rate)
 
 
 @dataclass
@@ -78,19 +80,28 @@ class TrainingData:
     validation: Samples
     tfs: tuple[str, ...]
     folders: tuple[CellTypeFolder, ...]
+    valid_folders: tuple[CellTypeFolder, ...]
     architecture: FactorNetConfig
 
 
-def load_training_data(settings: TrainSettings) -> TrainingData:
-    """Read the folders, peaks, genome and tracks; set up samplers and the pipeline's view."""
+def read_cell_types(settings: TrainSettings) -> tuple[tuple[CellTypeFolder, ...], ...]:
+    """The training and validation cell-type folders, read and checked against each other."""
     folders = tuple(CellTypeFolder.read(d) for d in settings.input_dirs)
     valid_folders = tuple(CellTypeFolder.read(d) for d in settings.valid_input_dirs)
-    cells = folders + valid_folders
-    check_consistent(cells)
+    check_consistent(folders + valid_folders)
     if settings.factor is None and (len(folders) != 1 or valid_folders):
-        raise InputError("multi-task training (no -f) takes exactly one cell-type folder and no -vi")
+        raise InputError("multi-task training (no factor) takes exactly one cell-type folder and "
+                         "no validation cell types", setting="input_dirs")
     if settings.meta and not folders[0].meta_names:
-        raise InputError(f"{folders[0].path / 'meta.txt'}: -m needs meta features, found none")
+        raise InputError(f"{folders[0].path / 'meta.txt'}: no meta features, but the model is to "
+                         "use them", setting="meta")
+    return folders, valid_folders
+
+
+def load_training_data(settings: TrainSettings, folders: tuple[CellTypeFolder, ...],
+                       valid_folders: tuple[CellTypeFolder, ...]) -> TrainingData:
+    """Read the peaks, genome and tracks; set up samplers and the pipeline's view."""
+    cells = folders + valid_folders
     genome = Genome(settings.genome, cache=settings.cache)
     sizes = genome.sizes.autosomes_and_x() if settings.autosomes_x else genome.sizes
     split = ChromSplit(settings.valid_chroms, settings.test_chroms).check(sizes)
@@ -123,56 +134,67 @@ def load_training_data(settings: TrainSettings) -> TrainingData:
     architecture = replace(arch, n_tracks=len(folders[0].track_names), n_tasks=len(tfs),
                            n_meta=len(folders[0].meta_names) if settings.meta else 0,
                            n_annotations=6 if settings.annotations_dir else 0)
-    return TrainingData(view, epoch_samples, validation, tfs, folders, architecture)
+    return TrainingData(view, epoch_samples, validation, tfs, folders, valid_folders, architecture)
 
 
 def train(settings: TrainSettings) -> dict[str, list[float]]:
     """Train a FactorNet model and write its folder; returns the history.
 
-    An existing folder is refused unless ``overwrite``; the folder is made only once every input
-    has been read and checked.
+    An existing folder is refused unless ``overwrite``; it is replaced only when the new one is
+    complete (see :mod:`fiddle_factornet.runs.training`).
     """
-    out = Path(settings.output_dir)
-    if out.exists() and not settings.overwrite:
-        raise InputError(f"{out}: output folder exists; use -oc to overwrite it")
-    data = load_training_data(settings)
-    keras.utils.set_random_seed(settings.seed)  # weights, dropout: reproducible from the seed
-    model = build_factornet(data.architecture)
-    if settings.motif_db:
-        if settings.factor is None:
-            raise InputError("-mo needs a factor (-f) whose motif to inject")
-        motif = read_meme(settings.motif_db).get(settings.factor.upper())
-        if motif is None:
-            raise InputError(f"{settings.motif_db}: no motif named {settings.factor}")
-        if len(motif) > data.architecture.kernel_width:
-            raise InputError(f"{settings.motif_db}: the {settings.factor} motif is {len(motif)} bp, "
-                             f"wider than the kernels (-w {data.architecture.kernel_width})")
-        inject_pwm(model, motif)
-    compile_factornet(model, settings.learning_rate)
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    _write_description(out, settings, data)
-    per_epoch_samples = len(data.epoch_samples(0))  # every epoch draws as many
-    per_epoch = steps(per_epoch_samples, settings.batch_size)
-    train_data = training_dataset(data.view, data.epoch_samples, settings.batch_size,
-                                  settings.epochs, settings.seed)
-    valid_data = evaluation_dataset(data.view, data.validation, settings.batch_size)
-    logger.info("training on %s: %d samples an epoch (%d batches), %d validation samples",
-                describe_devices(), per_epoch_samples, per_epoch, len(data.validation))
-    history = model.fit(train_data, epochs=settings.epochs, steps_per_epoch=per_epoch,
-                        validation_data=valid_data, callbacks=build_callbacks(out, settings.patience),
-                        shuffle=False, verbose=1 if sys.stderr.isatty() else 2)
-    model.save_weights(out / "final.weights.h5")
-    model.load_weights(out / "best.weights.h5")
-    model.save(out / "model.keras")
-    history = {key: [float(v) for v in values] for key, values in history.history.items()}
-    (out / "history.json").write_text(json.dumps(history, indent=1))
-    logger.info("model folder written: %s (best val_loss %.4f)", out, min(history["val_loss"]))
+    folders, valid_folders = read_cell_types(settings)
+    inputs = [settings.genome, settings.blacklist, settings.annotations_dir, settings.motif_db,
+              *(path for folder in folders + valid_folders for path in folder.files)]
+    record = RunRecord("factornet training", settings_record(settings), describe_device(),
+                       family="factornet")
+    fit = FitConfig(settings.epochs, settings.patience, settings.learning_rate,
+                    settings.batch_size, settings.seed)
+
+    with TrainingRun(settings.output_dir, record, settings.overwrite, settings.resume,
+                     inputs) as run:
+        data = load_training_data(settings, folders, valid_folders)
+        motif = _factor_motif(settings, data.architecture) if settings.motif_db else None
+        record.update(architecture=asdict(data.architecture), tfs=list(data.tfs))
+
+        def build() -> keras.Model:
+            model = build_factornet(data.architecture)
+            if motif is not None:
+                inject_pwm(model, motif)
+            return compile_factornet(model, settings.learning_rate)
+
+        keras.utils.set_random_seed(settings.seed)  # weights, dropout: reproducible from the seed
+        model = run.model(build)
+        _write_description(run.path, settings, data)
+        per_epoch_samples = len(data.epoch_samples(0))  # every epoch draws as many
+        per_epoch = steps(per_epoch_samples, settings.batch_size)
+        logger.info("training on %s: %d samples an epoch (%d batches), %d validation samples",
+                    record.data["device"], per_epoch_samples, per_epoch, len(data.validation))
+        history = run.fit(
+            model, lambda first, n: training_dataset(data.view, data.epoch_samples,
+                                                     settings.batch_size, n, settings.seed, first),
+            per_epoch, evaluation_dataset(data.view, data.validation, settings.batch_size), fit)
+        run.commit()
     return history
 
 
+def _factor_motif(settings: TrainSettings, architecture: FactorNetConfig) -> np.ndarray:
+    """The factor's PWM from the MEME file, checked against the kernels."""
+    if settings.factor is None:
+        raise InputError("a motif to inject needs a factor (single-task training)",
+                         setting="motif_db")
+    motif = read_meme(settings.motif_db).get(settings.factor.upper())
+    if motif is None:
+        raise InputError(f"{settings.motif_db}: no motif named {settings.factor}")
+    if len(motif) > architecture.kernel_width:
+        raise InputError(f"{settings.motif_db}: the {settings.factor} motif is {len(motif)} bp, "
+                         f"wider than the kernels ({architecture.kernel_width} bp)",
+                         setting="motif_db")
+    return motif
+
+
 def _write_description(out: Path, settings: TrainSettings, data: TrainingData) -> None:
-    """The original's description files and the resolved configuration."""
+    """The original's description files: output TFs, track names, features, meta names."""
     features = (["bigwig"] if data.architecture.n_tracks else []) + \
         (["meta"] if settings.meta else []) + (["gencode"] if settings.annotations_dir else [])
     (out / "chip.txt").write_text("".join(f"{tf}\n" for tf in data.tfs))
@@ -180,6 +202,3 @@ def _write_description(out: Path, settings: TrainSettings, data: TrainingData) -
     (out / "feature.txt").write_text("".join(f"{f}\n" for f in features))
     if settings.meta:
         (out / "meta.txt").write_text("".join(f"{n}\n" for n in data.folders[0].meta_names))
-    config = {"architecture": asdict(data.architecture),
-              "training": {k: v for k, v in asdict(settings).items() if k != "architecture"}}
-    (out / "config.json").write_text(json.dumps(config, indent=1))

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from ..errors import InputError
-from ..data.files import atomic_output, check_output
+from ..runs.models import ModelFolder, open_model_folder
+from ..runs.outputs import recorded_outputs
+from ..runs.record import RunRecord, absolute, describe_device
 from ..data.genome import ChromSizes
 from ..data.intervals import read_bed
 from .view import FiddleView
@@ -59,25 +62,39 @@ class ModelOnWindows:
     """A trained FIDDLE model folder, ready to score windows: its model, config, manifest, the
     pipeline view it was trained with, and the windows (its test set, or others given)."""
 
-    model: keras.Model
-    config: dict
+    folder: ModelFolder
     manifest: TrackManifest
     view: FiddleView
     samples: Samples
+    regions: Path
 
     @classmethod
     def open(cls, model_dir: str | Path, regions: str | None = None,
              manifest: str | None = None) -> "ModelOnWindows":
-        model_dir = Path(model_dir)
-        if not (model_dir / "config.json").is_file() or not (model_dir / "model.keras").is_file():
-            raise InputError(f"{model_dir}: not a FIDDLE model folder (config.json or model.keras "
-                             "missing)")
-        config = json.loads((model_dir / "config.json").read_text())
-        tracks = TrackManifest.read(manifest or config["training"]["manifest"])
-        view = fiddle_view(tracks, config["inputs"], config["target"],
-                           config["regions"]["length"], "auto", config.get("controls", ()))
-        samples = read_regions(regions or model_dir / "test_regions.bed", view_sizes(view))
-        return cls(keras.models.load_model(model_dir / "model.keras"), config, tracks, view, samples)
+        folder = open_model_folder(model_dir, "fiddle")
+        record = folder.record
+        tracks = TrackManifest.read(manifest or record["settings"]["manifest"])
+        view = fiddle_view(tracks, record["inputs"], record["target"],
+                           record["settings"]["regions"]["length"], "auto",
+                           record.get("controls", ()))
+        regions = Path(regions or folder.path / "test_regions.bed")
+        samples = read_regions(regions, view_sizes(view))
+        return cls(folder, tracks, view, samples, regions)
+
+    @cached_property
+    def model(self) -> keras.Model:
+        return self.folder.load_model()
+
+    def inputs(self) -> list[Path]:
+        """The files this scoring reads: the model folder, the windows, the tracks."""
+        return [self.folder.path, self.regions, *self.manifest.files]
+
+    def record(self, what: str, **settings) -> RunRecord:
+        """The run record of a command that scores this model on these windows."""
+        return RunRecord(what, {"model_dir": absolute(self.folder.path),
+                                "regions": absolute(self.regions),
+                                "manifest": absolute(self.manifest.path), **settings},
+                         describe_device())
 
 
 @dataclass(frozen=True)
@@ -101,11 +118,21 @@ def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: s
                     n_profiles: int = 6, overwrite: bool = False) -> FiddleEvaluation:
     """Score a FIDDLE model folder on its test windows (or ``regions``); write
     PREFIX.regions.tsv, PREFIX.summary.json, PREFIX.learning_curve.png, PREFIX.profiles.png."""
-    outputs = {kind: Path(f"{output_prefix}.{kind}") for kind in
-               ("regions.tsv", "summary.json", "learning_curve.png", "profiles.png")}
-    for path in outputs.values():
-        check_output(path, overwrite)
+    kinds = ("regions.tsv", "summary.json", "learning_curve.png", "profiles.png")
     scored = ModelOnWindows.open(model_dir, regions, manifest)
+    record = scored.record("fiddle evaluation", batch_size=batch_size, seed=seed,
+                           n_profiles=n_profiles, output_prefix=absolute(output_prefix))
+    with recorded_outputs([f"{output_prefix}.{kind}" for kind in kinds], record, overwrite,
+                          scored.inputs(), record_at=f"{output_prefix}.run.json") as tmps:
+        outputs = dict(zip(kinds, tmps))
+        evaluation = _evaluate_into(scored, outputs, batch_size, seed, n_profiles)
+    logger.info("evaluated %s on %d windows:\n%s", model_dir, len(scored.samples),
+                evaluation.table())
+    return evaluation
+
+
+def _evaluate_into(scored: ModelOnWindows, outputs: dict[str, Path], batch_size: int, seed: int,
+                   n_profiles: int) -> FiddleEvaluation:
     tracks, samples = scored.manifest, scored.samples
     # one pass through the pipeline: each batch's inputs predicted, its targets kept
     pairs = [(scored.model.predict_on_batch(x), y) for x, y in
@@ -126,22 +153,18 @@ def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: s
         rows["replicate"] = {"bin_accuracy": float(np.mean(profile_bins(replicate) == truth)),
                              "mean_kl": float(kl_per_region(target, replicate).mean())}
     evaluation = FiddleEvaluation(len(samples), rows)
-    _write_regions_table(outputs["regions.tsv"], samples, kl, predicted, truth, overwrite)
-    with atomic_output(outputs["summary.json"], overwrite) as tmp:
-        tmp.write_text(json.dumps({"windows": len(samples), **rows}, indent=1))
-    _plot_learning_curve(Path(model_dir) / "learning_curve.csv", outputs["learning_curve.png"],
-                         overwrite)
+    _write_regions_table(outputs["regions.tsv"], samples, kl, predicted, truth)
+    outputs["summary.json"].write_text(json.dumps({"windows": len(samples), **rows}, indent=1))
+    _plot_learning_curve(scored.folder.path / "learning_curve.csv", outputs["learning_curve.png"])
     _plot_profiles(target[:n_profiles], prediction[:n_profiles], samples.take(slice(n_profiles)),
-                   outputs["profiles.png"], overwrite)
-    logger.info("evaluated %s on %d windows:\n%s", model_dir, len(samples), evaluation.table())
+                   outputs["profiles.png"])
     return evaluation
 
 
-def _write_regions_table(path: Path, samples: Samples, kl, predicted, truth, overwrite) -> None:
+def _write_regions_table(path: Path, samples: Samples, kl, predicted, truth) -> None:
     body = format_rows([*region_columns(samples), fixed_point(kl), predicted, truth,
                         (predicted == truth).astype(np.int64)])
-    with atomic_output(path, overwrite) as tmp:
-        tmp.write_bytes(b"chrom\tstart\tend\tstrand\tkl\tpredicted_bin\ttarget_bin\tcorrect\n" + body)
+    path.write_bytes(b"chrom\tstart\tend\tstrand\tkl\tpredicted_bin\ttarget_bin\tcorrect\n" + body)
 
 
 def _figure():
@@ -153,7 +176,7 @@ def _figure():
     return plt
 
 
-def _plot_learning_curve(curve_csv: Path, path: Path, overwrite: bool) -> None:
+def _plot_learning_curve(curve_csv: Path, path: Path) -> None:
     data = np.genfromtxt(curve_csv, delimiter=",", names=True, ndmin=1)
     plt = _figure()
     figure, axes = plt.subplots(figsize=(5, 3.5))
@@ -162,12 +185,11 @@ def _plot_learning_curve(curve_csv: Path, path: Path, overwrite: bool) -> None:
     axes.set(xlabel="training samples seen", ylabel="KL divergence", title="Learning curve")
     axes.legend()
     figure.tight_layout()
-    with atomic_output(path, overwrite) as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
+    figure.savefig(path, format="png", dpi=120)
     plt.close(figure)
 
 
-def _plot_profiles(target, prediction, samples: Samples, path: Path, overwrite: bool) -> None:
+def _plot_profiles(target, prediction, samples: Samples, path: Path) -> None:
     plt = _figure()
     figure, axes = plt.subplots(len(target), 1, figsize=(7, 1.6 * len(target)), sharex=True,
                                 squeeze=False)
@@ -180,8 +202,7 @@ def _plot_profiles(target, prediction, samples: Samples, path: Path, overwrite: 
     axes[0, 0].legend(fontsize=7)
     axes[-1, 0].set_xlabel("position in the window, gene's orientation (bp)")
     figure.tight_layout()
-    with atomic_output(path, overwrite) as tmp:
-        figure.savefig(tmp, format="png", dpi=100)
+    figure.savefig(path, format="png", dpi=100)
     plt.close(figure)
 
 

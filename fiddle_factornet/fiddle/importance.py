@@ -20,7 +20,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..data.files import atomic_output, check_output
+from ..runs.outputs import recorded_outputs
+from ..runs.record import absolute
 from ..pipeline import numpy_batches
 from ..data.tables import fixed_point, format_rows
 from .evaluation import ModelOnWindows, kl_per_region
@@ -66,10 +67,15 @@ def importance_of_model(model_dir: str | Path, output_prefix: str | Path, region
                         manifest: str | None = None, overwrite: bool = False) -> dict[str, dict]:
     """Necessity and sufficiency of a FIDDLE model folder's inputs on its test windows (or
     ``regions``); writes PREFIX.importance.tsv (per window) and PREFIX.importance.json (means)."""
-    per_window, summary = Path(f"{output_prefix}.importance.tsv"), Path(f"{output_prefix}.importance.json")
-    for path in (per_window, summary):
-        check_output(path, overwrite)
     scored = ModelOnWindows.open(model_dir, regions, manifest)
+    record = scored.record("fiddle importance", output_prefix=absolute(output_prefix))
+    with recorded_outputs([f"{output_prefix}.importance.tsv", f"{output_prefix}.importance.json"],
+                          record, overwrite, scored.inputs(),
+                          record_at=f"{output_prefix}.importance.run.json") as (per_window, summary):
+        return _importance_into(scored, per_window, summary)
+
+
+def _importance_into(scored: ModelOnWindows, per_window: Path, summary: Path) -> dict[str, dict]:
     samples = scored.samples
     batches = list(numpy_batches(scored.view, samples, 4096))
     inputs = {name: np.concatenate([x[name] for x, _ in batches]) for name in batches[0][0]}
@@ -83,10 +89,8 @@ def importance_of_model(model_dir: str | Path, output_prefix: str | Path, region
     columns = region_columns(samples) + [fixed_point(result["_all"]["loss"])]
     columns += [fixed_point(result[name][kind]) for name in names
                 for kind in ("necessity", "sufficiency")]
-    with atomic_output(per_window, overwrite) as tmp:
-        tmp.write_bytes((header + "\n").encode() + format_rows(columns))
-    with atomic_output(summary, overwrite) as tmp:
-        tmp.write_text(json.dumps({"windows": len(samples), "inputs": means}, indent=1))
+    per_window.write_bytes((header + "\n").encode() + format_rows(columns))
+    summary.write_text(json.dumps({"windows": len(samples), "inputs": means}, indent=1))
     return means
 
 

@@ -81,6 +81,11 @@ class TrackManifest:
             raise InputError(f"{path}: exactly one track must have the role 'target'")
         return cls(path, tuple(tracks))
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The manifest and every file it names: a run's inputs."""
+        return (self.path, *(f for track in self.tracks for f in track.files))
+
     def track(self, name: str) -> Track:
         for track in self.tracks:
             if track.name == name:

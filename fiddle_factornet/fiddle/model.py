@@ -37,6 +37,12 @@ class FiddleConfig:
     representation: int = 500
     dropout: float = 0.5
 
+    @classmethod
+    def from_record(cls, record: dict) -> "FiddleConfig":
+        """The config from its JSON form (a run record's ``architecture``): lists back to tuples."""
+        return cls(**{**record, "tracks": tuple((name, int(rows)) for name, rows in record["tracks"]),
+                      "module_filters": tuple(record["module_filters"])})
+
 
 def _conv_block(x, filters: int, cfg: FiddleConfig, name: str):
     x = layers.Conv1D(filters, cfg.kernel_width, name=f"{name}_conv")(x)
@@ -76,12 +82,6 @@ def build_fiddle(cfg: FiddleConfig) -> keras.Model:
     x = layers.Dense(cfg.length, name="scaffold_dense")(x)
     output = layers.Softmax(name="profile")(x)
     return keras.Model(inputs, output, name="fiddle")
-
-
-def compile_fiddle(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam and the KL divergence of target from prediction (both clipped to [1e-7, 1])."""
-    model.compile(keras.optimizers.Adam(learning_rate), keras.losses.KLDivergence())
-    return model
 
 
 def transfer_module(source: keras.Model, target: keras.Model, name: str,

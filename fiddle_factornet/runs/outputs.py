@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import InputError
+from .record import RunRecord, record_path
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +35,14 @@ def _resolved(path: str | os.PathLike) -> Path:
 def refuse_inputs(output: str | os.PathLike, inputs: Iterable[str | os.PathLike | None]) -> None:
     """Raise InputError when ``output`` is, contains or lies inside one of ``inputs``."""
     out = _resolved(output)
-    for source in inputs:
-        if source is None:
-            continue
-        given = _resolved(source)
-        if out == given:
+    given = [(source, _resolved(source)) for source in inputs if source is not None]
+    for source, path in given:
+        if out == path:
             raise InputError(f"{output}: the output would replace an input of this run ({source})")
-        if out in given.parents:
+    for source, path in given:
+        if out in path.parents:
             raise InputError(f"{output}: the output folder contains an input of this run ({source})")
-        if given in out.parents and given.is_dir():
+        if path in out.parents and path.is_dir():
             raise InputError(f"{output}: the output lies inside an input folder of this run "
                              f"({source})")
 
@@ -125,6 +125,18 @@ def swap_in(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
 
 
+def check_outputs(paths: Sequence[str | os.PathLike], overwrite: bool = False,
+                  inputs: Iterable[str | os.PathLike | None] = ()) -> list[Path]:
+    """Refuse outputs that are, contain or lie inside an input, or that exist (unless
+    ``overwrite``): the checks a run makes before any work. Returns the paths."""
+    paths = [Path(p) for p in paths]
+    inputs = list(inputs)
+    for path in paths:
+        refuse_inputs(path, inputs)
+        check_replaceable(path, overwrite)
+    return paths
+
+
 @contextlib.contextmanager
 def safe_outputs(paths: Sequence[str | os.PathLike], overwrite: bool = False,
                  inputs: Iterable[str | os.PathLike | None] = ()) -> Iterator[list[Path]]:
@@ -134,11 +146,7 @@ def safe_outputs(paths: Sequence[str | os.PathLike], overwrite: bool = False,
     Checks first (before the caller does any work): no output is, contains or lies inside an
     input; existing outputs only with ``overwrite``; no other process writing them.
     """
-    paths = [Path(p) for p in paths]
-    inputs = list(inputs)
-    for path in paths:
-        refuse_inputs(path, inputs)
-        check_replaceable(path, overwrite)
+    paths = check_outputs(paths, overwrite, inputs)
     with contextlib.ExitStack() as stack:
         for path in sorted(set(paths)):
             stack.enter_context(output_lock(path))
@@ -162,3 +170,16 @@ def safe_output(path: str | os.PathLike, overwrite: bool = False,
     at the temporary path when the output is a folder)."""
     with safe_outputs([path], overwrite, inputs) as (tmp,):
         yield tmp
+
+
+@contextlib.contextmanager
+def recorded_outputs(paths: Sequence[str | os.PathLike], record: RunRecord,
+                     overwrite: bool = False, inputs: Iterable[str | os.PathLike | None] = (),
+                     record_at: str | os.PathLike | None = None) -> Iterator[list[Path]]:
+    """:func:`safe_outputs` for ``paths`` plus their run record, written when they are complete
+    (at ``record_at``; default ``<first output>.run.json``)."""
+    record_file = Path(record_at) if record_at is not None else record_path(paths[0])
+    with safe_outputs([*paths, record_file], overwrite, inputs) as tmps:
+        yield tmps[:-1]
+        record.update(outputs=[str(_resolved(path)) for path in paths])
+        tmps[-1].write_text(record.text())

@@ -21,16 +21,17 @@ RECORD_NAME = "run.json"
 FORMAT = 1
 
 
-def path_field(default=None, **kwargs):
+def path_field(default=dataclasses.MISSING):
     """A dataclass field holding a path (or a tuple of paths): recorded as absolute paths."""
-    return dataclasses.field(default=default, metadata={"path": True}, **kwargs)
+    return dataclasses.field(default=default, metadata={"path": True})
 
 
-def _absolute(value):
+def absolute(value):
+    """A path (or paths) as absolute path strings, for a record; None stays None."""
     if value is None:
         return None
     if isinstance(value, (tuple, list)):
-        return [_absolute(v) for v in value]
+        return [absolute(v) for v in value]
     return str(Path(value).expanduser().resolve())
 
 
@@ -40,7 +41,7 @@ def settings_record(settings) -> dict[str, Any]:
     for item in dataclasses.fields(settings):
         value = getattr(settings, item.name)
         if item.metadata.get("path"):
-            record[item.name] = _absolute(value)
+            record[item.name] = absolute(value)
         elif dataclasses.is_dataclass(value):
             record[item.name] = settings_record(value)
         else:
