@@ -39,7 +39,7 @@ def files(tmp_path):
 
 def test_evaluate_prints_and_writes_the_figures(tmp_path):
     predictions, labels = files(tmp_path)
-    result = run("ffn-evaluate", "-p", predictions, "-l", labels, "-c", "HepG2", "-o",
+    result = run("ffn-evaluate", "-i", predictions, "-l", labels, "-c", "HepG2", "-o",
                  tmp_path / "out" / "scores")
     assert result.returncode == 0, result.stderr
     table = dict(line.rsplit(None, 1) for line in result.stdout.splitlines())
@@ -48,17 +48,18 @@ def test_evaluate_prints_and_writes_the_figures(tmp_path):
     assert table["recall at 5% FDR"] == "1.0000"
     figures = json.loads((tmp_path / "out" / "scores.json").read_text())
     assert figures["n_bins"] == 3 and figures["aupr"] == 1.0
-    assert figures["args"]["cell_type"] == "HepG2"
+    record = json.loads((tmp_path / "out" / "scores.run.json").read_text())
+    assert record["command"] == "ffn-evaluate" and record["settings"]["cell_type"] == "HepG2"
     header, values = (tmp_path / "out" / "scores.tsv").read_text().splitlines()
     assert header.startswith("n_bins\tn_positive\tpositive_rate\tauroc\taupr\taverage_precision")
     assert values.startswith("3\t1\t0.3333333333333333\t1.0\t1.0\t1.0\t")
 
-    again = run("ffn-evaluate", "-p", predictions, "-l", labels, "-c", "HepG2", "-o",
+    again = run("ffn-evaluate", "-i", predictions, "-l", labels, "-c", "HepG2", "-o",
                 tmp_path / "out" / "scores")
     assert one_line_error(again, "ffn-evaluate").endswith(
-        "scores.tsv: output exists; pass the overwrite flag to replace it")
-    k562 = run("ffn-evaluate", "-p", predictions, "-l", labels, "-c", "K562", "--chroms", "chr2",
-               "-o", tmp_path / "out" / "scores", "-oc")
+        "scores.tsv: output exists (it is replaced only when asked to) (see -oc)")
+    k562 = run("ffn-evaluate", "-i", predictions, "-l", labels, "-c", "K562", "--chroms", "chr2",
+               "-oc", tmp_path / "out" / "scores")
     assert k562.returncode == 0, k562.stderr
     # chr2 only, K562: B 0.3 vs U 0.4
     assert json.loads((tmp_path / "out" / "scores.json").read_text())["auroc"] == 0.0
@@ -66,7 +67,7 @@ def test_evaluate_prints_and_writes_the_figures(tmp_path):
 
 def test_evaluate_without_output_writes_nothing(tmp_path):
     predictions, labels = files(tmp_path)
-    result = run("ffn-evaluate", "-p", predictions, "-l", labels, "-c", "K562")
+    result = run("ffn-evaluate", "-i", predictions, "-l", labels, "-c", "K562")
     assert result.returncode == 0, result.stderr
     assert "auROC" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [labels.name, predictions.name]
@@ -74,15 +75,15 @@ def test_evaluate_without_output_writes_nothing(tmp_path):
 
 def test_evaluate_bad_input_is_one_line(tmp_path):
     predictions, labels = files(tmp_path)
-    assert one_line_error(run("ffn-evaluate", "-p", predictions, "-l", labels, "-c", "liver"),
+    assert one_line_error(run("ffn-evaluate", "-i", predictions, "-l", labels, "-c", "liver"),
                           "ffn-evaluate") == f"{labels}: no cell type 'liver' (the file has HepG2, K562)"
-    assert one_line_error(run("ffn-evaluate", "-p", predictions, "-l", labels), "ffn-evaluate") == \
+    assert one_line_error(run("ffn-evaluate", "-i", predictions, "-l", labels), "ffn-evaluate") == \
         f"{labels}: choose the cell type to score among HepG2, K562"
     short = tmp_path / "short.tab"
     short.write_text(PREDICTIONS.split("\n", 1)[1])
-    assert one_line_error(run("ffn-evaluate", "-p", short, "-l", labels, "-c", "K562"),
+    assert one_line_error(run("ffn-evaluate", "-i", short, "-l", labels, "-c", "K562"),
                           "ffn-evaluate") == f"{labels}: chr2:50-250 has no row in {short}"
-    no_bound = run("ffn-evaluate", "-p", predictions, "-l", labels, "-c", "K562", "--chroms", "chr1")
+    no_bound = run("ffn-evaluate", "-i", predictions, "-l", labels, "-c", "K562", "--chroms", "chr1")
     assert one_line_error(no_bound, "ffn-evaluate") == \
         "no positive (bound) bins among the 2 scored: auROC and auPR are undefined"
 
@@ -99,12 +100,12 @@ def test_bag(tmp_path):
     # means 2, 3.25, 1.75, 3 -> (mean - 1) / 3
     assert gzip.open(out, "rt").read() == ("chr2\t50\t250\t0.333333\n" "chr1\t0\t200\t0.750000\n"
                                            "chr1\t50\t250\t0.250000\n" "chr2\t0\t200\t0.666667\n")
-    assert json.loads((tmp_path / "bagged.tab.gz.args.json").read_text())["input_files"] == \
-        [str(predictions), str(other)]
+    assert json.loads((tmp_path / "bagged.tab.gz.run.json").read_text())["settings"][
+        "input_files"] == [str(predictions), str(other)]
     assert one_line_error(run("ffn-bag", "-i", f"{predictions},{other}", "-o", out), "ffn-bag") == \
-        f"{out}: output exists; pass the overwrite flag to replace it"
-    assert run("ffn-bag", "-i", f"{other},{predictions}", "-o", out, "-oc").returncode == 0
+        f"{out}: output exists (it is replaced only when asked to) (see -oc)"
+    assert run("ffn-bag", "-i", f"{other},{predictions}", "-oc", out).returncode == 0
     assert gzip.open(out, "rt").read().startswith("chr1\t0\t200\t0.750000\n")
     other.write_text("chr1\t0\t200\t0.5\n" "chr1\t0\t200\t0.5\n")
-    assert one_line_error(run("ffn-bag", "-i", f"{predictions},{other}", "-o", out, "-oc"),
+    assert one_line_error(run("ffn-bag", "-i", f"{predictions},{other}", "-oc", out),
                           "ffn-bag") == f"{other}: chr1:0-200 is listed more than once"

@@ -42,12 +42,15 @@ def trained(small_demo, tmp_path_factory):
 
 def test_training_writes_the_model_folder(trained):
     assert {p.name for p in trained.iterdir()} >= {
-        "chip.txt", "bigwig.txt", "feature.txt", "config.json", "model.keras", "best.weights.h5",
+        "chip.txt", "bigwig.txt", "feature.txt", "run.json", "model.keras", "best.weights.h5",
         "final.weights.h5", "history.json", "history.csv", "logs"}
+    assert not {"checkpoint.keras", "progress.json"} & {p.name for p in trained.iterdir()}
     assert (trained / "chip.txt").read_text() == "CTCF\n"
     assert (trained / "bigwig.txt").read_text() == "Unique35\nDGF\n"
-    config = json.loads((trained / "config.json").read_text())
-    assert config["architecture"]["input_length"] == 300 and config["training"]["factor"] == "CTCF"
+    record = json.loads((trained / "run.json").read_text())
+    assert record["family"] == "factornet" and record["command"] == "ffn-train"
+    assert record["architecture"]["input_length"] == 300 and record["settings"]["factor"] == "CTCF"
+    assert record["epochs_done"] == 12 and record["settings"]["genome"].startswith("/")
     assert len(json.loads((trained / "history.json").read_text())["val_loss"]) == 12
 
 
@@ -66,7 +69,7 @@ def test_predict_then_evaluate_the_held_out_cell_type(trained, small_demo, tmp_p
     assert [r.split("\t")[1:] for r in rows[:6]] == \
         [[str(s), str(s + 200), "0.000000"] for s in range(0, 300, 50)]
     assert max(float(r.split("\t")[3]) for r in rows[6:]) > 0.5
-    scores = run("ffn-evaluate", "-p", submission, "-l",
+    scores = run("ffn-evaluate", "-i", submission, "-l",
                  small_demo / "factornet/labels/CTCF.test.labels.tsv.gz", "-c", "demoC",
                  "-o", tmp_path / "scores")
     assert scores.returncode == 0, scores.stderr[-3000:]
@@ -86,7 +89,8 @@ def test_bad_training_input(small_demo, tmp_path):
     (tmp_path / "exists").mkdir()
     exists = run("ffn-train", "-i", factornet / "demoA", "-f", "CTCF", *genome, "-o",
                  tmp_path / "exists")
-    assert "output folder exists; use -oc" in one_line_error(exists, "ffn-train")
+    assert one_line_error(exists, "ffn-train").endswith(
+        "exists: output exists (it is replaced only when asked to) (see -oc)")
     missing = run("ffn-train", "-i", tmp_path / "nowhere", "-f", "CTCF", *genome, "-o", tmp_path / "m")
     assert "nowhere: cell-type folder not found" in one_line_error(missing, "ffn-train")
 
@@ -101,9 +105,10 @@ def test_bad_prediction_input(trained, small_demo, tmp_path):
     assert not (tmp_path / "o.gz").exists()
     wrong_tf = run("ffn-predict", *args, "-f", "HNF4A", "-o", tmp_path / "o.gz")
     assert "the model does not predict 'HNF4A'" in one_line_error(wrong_tf, "ffn-predict")
-    not_a_model = run("ffn-predict", *args[:2], "-m", tmp_path, *args[4:], "-f", "CTCF",
+    (tmp_path / "empty").mkdir()
+    not_a_model = run("ffn-predict", *args[:2], "-m", tmp_path / "empty", *args[4:], "-f", "CTCF",
                       "-o", tmp_path / "o.gz")
-    assert "not a FactorNet model folder (config.json is missing)" in \
+    assert "empty: not a model folder (no run.json or config.json)" in \
         one_line_error(not_a_model, "ffn-predict")
     other = tmp_path / "other"
     other.mkdir()
@@ -129,8 +134,8 @@ def test_meta_annotations_and_motif_flags_train_and_predict(small_demo, tmp_path
     flags = ["-i", f"{factornet}/demoA,{factornet}/demoB", "-f", "CTCF", *genome, "-m", "-g",
              annotations, "-mo", factornet / "motifs.meme", "-e", "1", *SMALL_MODEL]
     too_wide = run("ffn-train", *flags, "-o", model)
-    assert "motifs.meme: the CTCF motif is 19 bp, wider than the kernels (-w 12)" in \
-        one_line_error(too_wide, "ffn-train")
+    assert one_line_error(too_wide, "ffn-train").endswith(
+        "motifs.meme: the CTCF motif is 19 bp, wider than the kernels (12 bp) (see -w)")
     assert not model.exists()
     trained = run("ffn-train", *flags, "-w", "20", "-o", model)
     assert trained.returncode == 0, trained.stderr[-3000:]
@@ -167,5 +172,5 @@ def test_multi_task_model_predicts_each_tf(small_demo, tmp_path):
     assert scores["CTCF"] != scores["HNF4A"]  # two outputs of one model
     two_folders = run("ffn-train", "-i", f"{small_demo}/factornet/demoA,{small_demo}/factornet/demoB",
                       *genome, "-o", tmp_path / "m2")
-    assert "multi-task training (no -f) takes exactly one cell-type folder" in \
+    assert "multi-task training (no factor) takes exactly one cell-type folder" in \
         one_line_error(two_folders, "ffn-train")

@@ -21,8 +21,9 @@ def test_train_then_evaluate(small_demo, tmp_path):
     trained = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs",
                   "dna,netseq,rnaseq", *SMALL, "-o", model)
     assert trained.returncode == 0, trained.stderr[-3000:]
-    config = json.loads((model / "config.json").read_text())
-    assert config["inputs"] == ["dna", "netseq", "rnaseq"] and config["target"] == "tssseq"
+    record = json.loads((model / "run.json").read_text())
+    assert record["inputs"] == ["dna", "netseq", "rnaseq"] and record["target"] == "tssseq"
+    assert record["family"] == "fiddle" and record["command"] == "ffn-fiddle-train"
     assert len((model / "test_regions.bed").read_text().splitlines()) == 150
     assert (model / "learning_curve.csv").read_text().splitlines()[0] == "samples_seen,train_kl,valid_kl"
     evaluated = run("ffn-fiddle-evaluate", "-m", model, "-o", tmp_path / "eval")
@@ -47,8 +48,15 @@ def test_bad_fiddle_input(small_demo, tmp_path):
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     assert "no track named 'chipseq'" in unknown.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "m").exists()
-    not_model = run("ffn-fiddle-evaluate", "-m", tmp_path, "-o", tmp_path / "e")
-    assert not_model.returncode == 2 and "not a FIDDLE model folder" in not_model.stderr
+    not_model = run("ffn-fiddle-evaluate", "-m", tmp_path, "-o", tmp_path.parent / "e")
+    assert not_model.returncode == 2 and "not a model folder" in not_model.stderr
+    factornet = tmp_path / "factornet_model"
+    factornet.mkdir()
+    (factornet / "run.json").write_text('{"family": "factornet", "architecture": {}}')
+    (factornet / "model.keras").write_bytes(b"")
+    wrong_kind = run("ffn-fiddle-evaluate", "-m", factornet, "-o", tmp_path / "e")
+    assert wrong_kind.returncode == 2 and wrong_kind.stderr.strip().splitlines()[-1].endswith(
+        "factornet_model: a FactorNet model folder, not a FIDDLE one")
 
 
 def test_importance_with_controls(small_demo, tmp_path):
@@ -123,7 +131,7 @@ def test_reload_a_trained_module_frozen(small_demo, tmp_path):
     source = keras.models.load_model(first / "model.keras").get_layer("netseq_module")
     reloaded = keras.models.load_model(second / "model.keras").get_layer("netseq_module")
     assert all(np.array_equal(a, b) for a, b in zip(source.get_weights(), reloaded.get_weights()))
-    assert json.loads((second / "config.json").read_text())["regions"]["step"] == 40
+    assert json.loads((second / "run.json").read_text())["settings"]["regions"]["step"] == 40
     missing = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs", "rnaseq",
                   "--reload", first, "--reload_modules", "mnase", *SMALL, "-o", tmp_path / "third")
     assert missing.returncode == 2 and "has no module for track 'mnase'" in missing.stderr

@@ -40,12 +40,14 @@ def test_labels_for_one_tf_in_two_cell_types(tmp_path):
         "chr\tstart\tstop\tA\tB\n"
         "chr1\t0\t200\tB\tU\n" "chr1\t50\t250\tA\tU\n" "chr1\t100\t300\tA\tU\n"
         "chr2\t0\t200\tU\tB\n" "chr2\t50\t250\tA\tB\n")  # chrY is not in the autosomes+X set
-    assert json.loads((tmp_path / "CTCF.labels.tsv.gz.args.json").read_text())["factor"] == "CTCF"
+    record = json.loads((tmp_path / "CTCF.labels.tsv.gz.run.json").read_text())
+    assert record["command"] == "ffn-labels" and record["settings"]["factor"] == "CTCF"
+    assert record["settings"]["input_dirs"] == [str(a), str(b)] and record["outputs"] == [str(out)]
 
     again = run("-i", a, "-f", "CTCF", "--genome", sizes, "-o", out)
-    assert again.returncode == 2 and again.stderr.strip().endswith("output exists; pass the "
-                                                                   "overwrite flag to replace it")
-    assert run("-i", a, "-f", "CTCF", "--genome", sizes, "-c", "chr2", "-o", out, "-oc").returncode == 0
+    assert again.returncode == 2 and again.stderr.strip().endswith(
+        "output exists (it is replaced only when asked to) (see -oc)")
+    assert run("-i", a, "-f", "CTCF", "--genome", sizes, "--chroms", "chr2", "-oc", out).returncode == 0
     assert gzip.open(out, "rt").read().splitlines()[1:] == ["chr2\t0\t200\tU", "chr2\t50\t250\tA"]
 
 
@@ -56,7 +58,7 @@ def test_every_tf_of_one_folder(tmp_path):
     result = run("-i", a, "--genome", sizes, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == \
-        ["CTCF.labels.tsv.gz", "MAX.labels.tsv.gz", "args.json"]
+        ["CTCF.labels.tsv.gz", "MAX.labels.tsv.gz", "run.json"]
     assert gzip.open(tmp_path / "out" / "MAX.labels.tsv.gz", "rt").read().split("\n")[3] == \
         "chr1\t100\t300\tA"
 

@@ -1,38 +1,37 @@
-"""Bag ENCODE-DREAM submissions of the same regions by averaging their ranks.
+"""Bag ENCODE-DREAM submissions of the same regions (e.g. from several models) by averaging their
+ranks: each file's scores become ranks, the ranks are averaged and rescaled to [0, 1]. The rows
+keep the first file's order.
 
+example:
     ffn-bag -i F.CTCF.liver.1.tab.gz,F.CTCF.liver.2.tab.gz -o F.CTCF.liver.tab.gz
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from absl import flags
 
-from . import run
-from ..factornet.evaluation import bag_submissions
-from ..data.files import atomic_output
+from . import define_output, output_of, require, run
 
-FLAGS = flags.FLAGS
-flags.DEFINE_list("input_files", None, "Submission files of the same rows (comma-separated).",
-                  short_name="i")
-flags.DEFINE_string("output", None, "The bagged submission (.gz); rows in the first file's order.",
-                    short_name="o")
-flags.DEFINE_boolean("overwrite", False, "Replace an existing output.", short_name="oc")
-flags.mark_flags_as_required(["input_files", "output"])
-FLAG_NAMES = ("input_files", "output", "overwrite")
+COMMAND = "ffn-bag"
+FLAGS = flags.FlagValues()
+flags.DEFINE_list("inputfiles", None, "Submission files of the same rows (comma-separated).",
+                  short_name="i", flag_values=FLAGS)
+define_output(FLAGS, "The bagged submission (.gz: gzipped).")
+require(FLAGS, "inputfiles")
+
+#: library parameter -> flag, for the library's one-line errors
+SETTING_FLAGS = {"paths": "-i", "output": "-o", "overwrite": "-oc"}
 
 
-def main(argv: list[str]) -> None:
-    bag_submissions(FLAGS.input_files, FLAGS.output, FLAGS.overwrite)
-    output = Path(FLAGS.output)
-    with atomic_output(output.parent / f"{output.name}.args.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps({name: FLAGS[name].value for name in FLAG_NAMES}, indent=1))
+def main() -> None:
+    from ..factornet.evaluation import bag_submissions
+
+    output, overwrite = output_of(FLAGS)
+    bag_submissions(FLAGS.inputfiles, output, overwrite)
 
 
 def entry_point() -> None:
-    run(main)
+    run(COMMAND, __doc__, FLAGS, main, SETTING_FLAGS)
 
 
 if __name__ == "__main__":

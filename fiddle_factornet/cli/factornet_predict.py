@@ -1,5 +1,8 @@
-"""Predict with a FactorNet model folder and write an ENCODE-DREAM submission file:
+"""Predict with a FactorNet model folder (from ffn-train or ffn-convert) in a cell type and write
+an ENCODE-DREAM submission file: chrom, start, end, probability, one row per bin of the BED, in
+its order; bins near the blacklist (--blacklist) score 0.
 
+example:
     ffn-predict -i data/liver -m models/CTCF -f CTCF -b ladder_regions.blacklistfiltered.bed.gz \\
         --genome hg19.fa --blacklist blacklist.bed.gz -o L.CTCF.liver.tab.gz
 """
@@ -8,36 +11,47 @@ from __future__ import annotations
 
 from absl import flags
 
-from . import CACHE_CHOICES, run
-from ..factornet.prediction import predict_regions
+from . import (CACHE_CHOICES, CACHE_HELP, define_choice, define_int, define_output, output_of,
+               require, run)
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("inputdir", None, "Cell-type folder to predict in.", short_name="i")
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-train.", short_name="m")
-flags.DEFINE_string("factor", None, "TF to predict.", short_name="f")
-flags.DEFINE_string("bed", None, "BED of the bins to score (rows kept in order).", short_name="b")
-flags.DEFINE_string("outputfile", None, "Submission file to write (.gz).", short_name="o")
-flags.DEFINE_string("genome", None, "Genome FASTA (plain or bgzipped).")
-flags.DEFINE_string("blacklist", None, "Blacklist BED: bins near it score 0.")
+COMMAND = "ffn-predict"
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("inputdir", None, "Cell-type folder to predict in.", short_name="i",
+                    flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-train or ffn-convert.",
+                    short_name="m", flag_values=FLAGS)
+flags.DEFINE_string("factor", None, "TF to predict.", short_name="f", flag_values=FLAGS)
+flags.DEFINE_string("bed", None, "BED of the bins to score (rows kept in order).", short_name="b",
+                    flag_values=FLAGS)
+define_output(FLAGS, "Submission file to write (.gz: gzipped).")
+flags.DEFINE_string("genome", None, "Genome FASTA (plain or bgzipped).", flag_values=FLAGS)
+flags.DEFINE_string("blacklist", None, "Blacklist BED: bins near it score 0.", flag_values=FLAGS)
 flags.DEFINE_string("gencode", None, "Folder of the six annotation BEDs, for models using them.",
-                    short_name="g")
-flags.DEFINE_integer("batchsize", 1000, "Bins scored per batch.")
-flags.DEFINE_enum("cache", "auto", list(CACHE_CHOICES), "Memory-mapped caches: build and "
-                  "use them, never, or use existing ones.")
-flags.DEFINE_boolean("overwrite", False, "Replace an existing output file.", short_name="oc")
-flags.mark_flags_as_required(["inputdir", "modeldir", "factor", "bed", "outputfile", "genome"])
+                    short_name="g", flag_values=FLAGS)
+define_int("batchsize", 1000, "Bins scored per batch.", FLAGS, minimum=1)
+define_choice("cache", "auto", CACHE_CHOICES, CACHE_HELP, FLAGS)
+require(FLAGS, "inputdir", "modeldir", "factor", "bed", "genome")
+
+#: library parameter -> flag, for the library's one-line errors
+SETTING_FLAGS = {
+    "model_dir": "-m", "cell_dir": "-i", "tf": "-f", "regions": "-b", "output": "-o",
+    "overwrite": "-oc", "genome": "--genome", "blacklist": "--blacklist",
+    "annotations_dir": "-g", "batch_size": "--batchsize", "cache": "--cache",
+}
 
 
-def main(argv: list[str]) -> None:
-    predict_regions(FLAGS.modeldir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, FLAGS.outputfile,
-                    FLAGS.genome, blacklist=FLAGS.blacklist, annotations_dir=FLAGS.gencode,
-                    batch_size=FLAGS.batchsize,
-                    cache=CACHE_CHOICES[FLAGS.cache],
-                    overwrite=FLAGS.overwrite)
+def main() -> None:
+    from ..factornet.prediction import predict_regions
+
+    output, overwrite = output_of(FLAGS)
+    predict_regions(FLAGS.modeldir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, output, FLAGS.genome,
+                    blacklist=FLAGS.blacklist, annotations_dir=FLAGS.gencode,
+                    batch_size=FLAGS.batchsize, cache=CACHE_CHOICES[FLAGS.cache],
+                    overwrite=overwrite)
 
 
 def entry_point() -> None:
-    run(main)
+    run(COMMAND, __doc__, FLAGS, main, SETTING_FLAGS)
 
 
 if __name__ == "__main__":

@@ -1,45 +1,69 @@
-"""Evaluate a FIDDLE model folder on its held-out windows: per-window KL and bin accuracy, with
-random and replicate reference rows; learning curve and profile plots.
+"""Evaluate a FIDDLE model folder on its held-out windows: per-window KL divergence and bin
+accuracy, beside random and replicate reference rows; learning-curve and profile plots. Writes
+PREFIX.regions.tsv, PREFIX.summary.json, PREFIX.learning_curve.png and PREFIX.profiles.png, and
+prints the table. With --compare instead, prints one table of models evaluated on the same
+windows (writes nothing).
 
-    ffn-fiddle-evaluate -m runs/fiddle_all -o runs/fiddle_all/eval
-    ffn-fiddle-evaluate --compare dna=runs/dna/eval.summary.json,all=runs/all/eval.summary.json
+example:
+    ffn-fiddle-evaluate -m runs/fiddle_all -o runs/fiddle_all.eval
+    ffn-fiddle-evaluate --compare dna=runs/dna.eval.summary.json,all=runs/all.eval.summary.json
 """
 
 from __future__ import annotations
 
 from absl import flags
 
-from . import run
-from ..fiddle.evaluation import evaluate_fiddle, study_table
+from . import UsageError, define_int, define_output, output_of, run
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train.", short_name="m")
-flags.DEFINE_string("output", None, "Prefix of the outputs (.regions.tsv, .summary.json, "
-                    ".learning_curve.png, .profiles.png).", short_name="o")
-flags.DEFINE_string("regions", None, "BED6 of windows to score (default: the model's test set).")
-flags.DEFINE_string("manifest", None, "Track manifest (default: the one the model trained with).")
-flags.DEFINE_integer("batchsize", 64, "Batch size.")
-flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.", short_name="oc")
-flags.DEFINE_list("compare", None, "Instead: print one table of models evaluated on the same "
-                  "windows, given as name=PREFIX.summary.json pairs.")
-flags.register_multi_flags_validator(
-    ["modeldir", "output", "compare"],
-    lambda f: bool(f["compare"]) != bool(f["modeldir"] and f["output"]),
-    message="give -m and -o, or --compare")
+COMMAND = "ffn-fiddle-evaluate"
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train (with -o/-oc).",
+                    short_name="m", flag_values=FLAGS)
+define_output(FLAGS, "Prefix of the outputs (.regions.tsv, .summary.json, .learning_curve.png, "
+              ".profiles.png); needed with -m.", required=False)
+flags.DEFINE_string("regions", None, "BED6 of windows to score (default: the model's test set).",
+                    flag_values=FLAGS)
+flags.DEFINE_string("manifest", None, "Track manifest (default: the one the model trained with).",
+                    flag_values=FLAGS)
+define_int("batchsize", 64, "Batch size.", FLAGS, minimum=1)
+flags.DEFINE_list("compare", None, "Instead of -m: print one table of models evaluated on the "
+                  "same windows, given as name=PREFIX.summary.json pairs.", flag_values=FLAGS)
+
+#: library parameter -> flag, for the library's one-line errors
+SETTING_FLAGS = {"model_dir": "-m", "output_prefix": "-o", "overwrite": "-oc",
+                 "regions": "--regions", "manifest": "--manifest", "batch_size": "--batchsize",
+                 "summaries": "--compare"}
 
 
-def main(argv: list[str]) -> None:
+def check() -> None:
+    output, _ = output_of(FLAGS)
+    if FLAGS.compare:
+        if FLAGS.modeldir or output:
+            raise UsageError("give --compare alone, or -m/--modeldir with -o/-oc")
+        bad = [pair for pair in FLAGS.compare if "=" not in pair or pair.startswith("=")
+               or pair.endswith("=")]
+        if bad:
+            raise UsageError(f"bad value {bad[0]!r} for --compare: must be name=PREFIX.summary.json")
+    elif not FLAGS.modeldir or not output:
+        raise UsageError("give -m/--modeldir with -o/--output PATH (or -oc/--output_replace PATH), "
+                         "or --compare")
+
+
+def main() -> None:
+    from ..fiddle.evaluation import evaluate_fiddle, study_table
+
     if FLAGS.compare:
         print(study_table(dict(pair.split("=", 1) for pair in FLAGS.compare)))
         return
-    evaluation = evaluate_fiddle(FLAGS.modeldir, FLAGS.output, regions=FLAGS.regions,
+    output, overwrite = output_of(FLAGS)
+    evaluation = evaluate_fiddle(FLAGS.modeldir, output, regions=FLAGS.regions,
                                  manifest=FLAGS.manifest, batch_size=FLAGS.batchsize,
-                                 overwrite=FLAGS.overwrite)
+                                 overwrite=overwrite)
     print(evaluation.table())
 
 
 def entry_point() -> None:
-    run(main)
+    run(COMMAND, __doc__, FLAGS, main, SETTING_FLAGS, check=check)
 
 
 if __name__ == "__main__":

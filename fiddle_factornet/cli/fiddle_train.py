@@ -1,5 +1,9 @@
-"""Train FIDDLE on tracks named in a manifest:
+"""Train FIDDLE on the tracks named in a manifest and write its model folder.
 
+The model predicts the target track's profile (TSS-seq) over 500-bp windows around gene starts
+from the input tracks (DNA sequence and signal tracks), one convolutional module per input.
+
+example:
     ffn-fiddle-train --manifest demo/fiddle/tracks.tsv --genes demo/fiddle/genes.bed \\
         --inputs dna,netseq,mnase,tfiib,rnaseq -o runs/fiddle_all
 """
@@ -8,51 +12,78 @@ from __future__ import annotations
 
 from absl import flags
 
-from . import run
-from ..fiddle.regions import RegionConfig
-from ..fiddle.training import FiddleTrainSettings, train_fiddle
+from . import (define_choice, define_float, define_int, define_int_list, define_output, output_of,
+               require, run)
 from ..data.splits import DEFAULT_TEST, DEFAULT_VALID
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("manifest", None, "Track manifest (name, role, kind, files).")
-flags.DEFINE_string("genes", None, "Genes: BED6 with strand, or GFF3.")
-flags.DEFINE_list("inputs", [], "Input tracks to use (default: every input of the manifest).")
-flags.DEFINE_string("target", None, "Target track (default: the manifest's).")
+COMMAND = "ffn-fiddle-train"
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("manifest", None, "Track manifest (name, role, kind, files).",
+                    flag_values=FLAGS)
+flags.DEFINE_string("genes", None, "Genes: BED6 with strand, or GFF3.", flag_values=FLAGS)
+flags.DEFINE_list("inputs", [], "Input tracks to use (default: every input of the manifest).",
+                  flag_values=FLAGS)
+flags.DEFINE_string("target", None, "Target track (default: the manifest's).", flag_values=FLAGS)
 flags.DEFINE_list("controls", [], "Control inputs to add: target (the target profile itself) "
-                  "and/or noise (white noise).")
-flags.DEFINE_string("output", None, "Model folder to write.", short_name="o")
-flags.DEFINE_boolean("overwrite", False, "Replace an existing model folder.", short_name="oc")
-flags.DEFINE_enum("split", "shuffle", ["shuffle", "chromosome"], "Seeded random windows (the "
-                  "paper's) or held-out chromosomes.")
-flags.DEFINE_integer("n_valid", 1000, "Validation windows (shuffle split).")
-flags.DEFINE_integer("n_test", 1000, "Test windows (shuffle split).")
-flags.DEFINE_list("validchroms", list(DEFAULT_VALID), "Validation chromosomes (chromosome split).")
-flags.DEFINE_list("testchroms", list(DEFAULT_TEST), "Test chromosomes (chromosome split).")
-flags.DEFINE_integer("epochs", 50, "Epochs.", short_name="e")
-flags.DEFINE_integer("patience", 5, "Epochs without a better validation KL before stopping.",
-                     short_name="ep")
-flags.DEFINE_integer("batchsize", 64, "Batch size.")
-flags.DEFINE_float("learningrate", 1e-3, "Adam's learning rate.", short_name="lr")
-flags.DEFINE_integer("seed", 0, "Random seed.", short_name="s")
-flags.DEFINE_boolean("non_overlapping", False, "Only genes that overlap no other gene.")
-flags.DEFINE_integer("window_first", -500, "First window start, relative to the gene start.")
-flags.DEFINE_integer("window_last", -20, "Last window start, relative to the gene start.")
-flags.DEFINE_integer("window_step", 20, "Step between window starts.")
-flags.DEFINE_string("reload", None, "A trained FIDDLE model folder to take track modules from.")
-flags.DEFINE_list("reload_modules", [], "Tracks whose modules to take (default: all shared).")
-flags.DEFINE_boolean("freeze", False, "Keep reloaded modules fixed (default: fine-tune them).")
-flags.DEFINE_list("module_filters", ["80", "40"], "Filters of a module's two convolutions.")
-flags.DEFINE_integer("scaffold_filters", 20, "Filters of the scaffold's convolution.")
-flags.DEFINE_integer("representation", 500, "Size of each module's representation.")
-flags.DEFINE_float("dropout", 0.5, "Dropout rate.", short_name="p")
-flags.mark_flags_as_required(["manifest", "genes", "output"])
+                  "and/or noise (white noise).", flag_values=FLAGS)
+define_output(FLAGS, "Model folder to write.")
+flags.DEFINE_boolean("resume", False, "Continue an interrupted run from its partial folder "
+                     "<output>.partial.", flag_values=FLAGS)
+define_choice("split", "shuffle", ["shuffle", "chromosome"], "Seeded random windows (the paper's) "
+              "or held-out chromosomes.", FLAGS)
+define_int("n_valid", 1000, "Validation windows (shuffle split).", FLAGS, minimum=1)
+define_int("n_test", 1000, "Test windows (shuffle split).", FLAGS, minimum=1)
+flags.DEFINE_list("validchroms", list(DEFAULT_VALID), "Validation chromosomes (chromosome "
+                  "split).", short_name="v", flag_values=FLAGS)
+flags.DEFINE_list("testchroms", list(DEFAULT_TEST), "Test chromosomes (chromosome split).",
+                  short_name="t", flag_values=FLAGS)
+define_int("epochs", 50, "Epochs.", FLAGS, short_name="e", minimum=1)
+define_int("patience", 5, "Epochs without a better validation KL before stopping.", FLAGS,
+           short_name="ep", minimum=0)
+define_int("batchsize", 64, "Batch size.", FLAGS, minimum=1)
+define_float("learningrate", 1e-3, "Adam's learning rate.", FLAGS, short_name="lr", above=0)
+define_int("seed", 0, "Random seed.", FLAGS, short_name="s", minimum=0)
+flags.DEFINE_boolean("non_overlapping", False, "Only genes that overlap no other gene.",
+                     flag_values=FLAGS)
+define_int("window_first", -500, "First window start, relative to the gene start (bp).", FLAGS)
+define_int("window_last", -20, "Last window start, relative to the gene start (bp).", FLAGS)
+define_int("window_step", 20, "Step between window starts (bp).", FLAGS, minimum=1)
+flags.DEFINE_string("reload", None, "A trained FIDDLE model folder to take track modules from.",
+                    flag_values=FLAGS)
+flags.DEFINE_list("reload_modules", [], "Tracks whose modules to take (default: every shared "
+                  "one).", flag_values=FLAGS)
+flags.DEFINE_boolean("freeze", False, "Keep reloaded modules fixed (default: fine-tune them).",
+                     flag_values=FLAGS)
+define_int_list("module_filters", "80,40", "Filters of a module's two convolutions.", FLAGS)
+define_int("scaffold_filters", 20, "Filters of the scaffold's convolution.", FLAGS, minimum=1)
+define_int("representation", 500, "Size of each module's representation.", FLAGS, minimum=1)
+define_float("dropout", 0.5, "Dropout rate.", FLAGS, short_name="p", minimum=0, below=1)
+require(FLAGS, "manifest", "genes")
+
+#: library parameter -> flag, for the library's one-line errors
+SETTING_FLAGS = {
+    "manifest": "--manifest", "genes": "--genes", "inputs": "--inputs", "target": "--target",
+    "controls": "--controls", "output_dir": "-o", "overwrite": "-oc", "resume": "--resume",
+    "split": "--split", "n_valid": "--n_valid", "n_test": "--n_test", "valid_chroms": "-v",
+    "test_chroms": "-t", "epochs": "-e", "patience": "-ep", "batch_size": "--batchsize",
+    "learning_rate": "-lr", "seed": "-s", "non_overlapping": "--non_overlapping",
+    "first_offset": "--window_first", "last_offset": "--window_last", "step": "--window_step",
+    "reload": "--reload", "reload_modules": "--reload_modules", "freeze": "--freeze",
+    "module_filters": "--module_filters", "scaffold_filters": "--scaffold_filters",
+    "representation": "--representation", "dropout": "-p",
+    "regions": "--window_first, --window_last, --window_step, --non_overlapping",
+}
 
 
-def main(argv: list[str]) -> None:
+def main() -> None:
+    from ..fiddle.regions import RegionConfig
+    from ..fiddle.training import FiddleTrainSettings, train_fiddle
+
+    output, overwrite = output_of(FLAGS)
     train_fiddle(FiddleTrainSettings(
-        manifest=FLAGS.manifest, genes=FLAGS.genes, output_dir=FLAGS.output,
+        manifest=FLAGS.manifest, genes=FLAGS.genes, output_dir=output,
         inputs=tuple(FLAGS.inputs), target=FLAGS.target, controls=tuple(FLAGS.controls),
-        overwrite=FLAGS.overwrite,
+        overwrite=overwrite, resume=FLAGS.resume,
         split=FLAGS.split, n_valid=FLAGS.n_valid, n_test=FLAGS.n_test,
         valid_chroms=tuple(FLAGS.validchroms), test_chroms=tuple(FLAGS.testchroms),
         epochs=FLAGS.epochs, patience=FLAGS.patience, batch_size=FLAGS.batchsize,
@@ -60,13 +91,12 @@ def main(argv: list[str]) -> None:
         regions=RegionConfig(first_offset=FLAGS.window_first, last_offset=FLAGS.window_last,
                              step=FLAGS.window_step, non_overlapping=FLAGS.non_overlapping),
         reload=FLAGS.reload, reload_modules=tuple(FLAGS.reload_modules), freeze=FLAGS.freeze,
-        module_filters=tuple(int(f) for f in FLAGS.module_filters),
-        scaffold_filters=FLAGS.scaffold_filters, representation=FLAGS.representation,
-        dropout=FLAGS.dropout))
+        module_filters=FLAGS.module_filters, scaffold_filters=FLAGS.scaffold_filters,
+        representation=FLAGS.representation, dropout=FLAGS.dropout))
 
 
 def entry_point() -> None:
-    run(main)
+    run(COMMAND, __doc__, FLAGS, main, SETTING_FLAGS)
 
 
 if __name__ == "__main__":

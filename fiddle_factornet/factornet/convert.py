@@ -37,7 +37,7 @@ import keras
 import numpy as np
 
 from ..errors import InputError
-from ..runs.outputs import safe_output
+from ..runs.outputs import check_outputs, safe_output
 from ..runs.record import RECORD_NAME, RunRecord
 from .annotations import ANNOTATION_FILES
 from .model import HARD_SIGMOID_NAME, FactorNetConfig, build_factornet
@@ -290,6 +290,7 @@ def convert_original(src_dir, out_dir, weights: str = "best", overwrite: bool = 
     the run record run.json (``architecture``, ``converted_from``), as every model folder.
     ``flip=False`` skips the width reversal of the convolution kernels (wrong; for tests).
     """
+    check_outputs([out_dir], overwrite, [src_dir])  # before reading anything
     original = read_original(src_dir)
     record = RunRecord("factornet conversion", {"src_dir": str(original.path.resolve()),
                                                 "weights": weights, "flip": flip},

@@ -189,7 +189,7 @@ def _factor_motif(settings: TrainSettings, architecture: FactorNetConfig) -> np.
     if len(motif) > architecture.kernel_width:
         raise InputError(f"{settings.motif_db}: the {settings.factor} motif is {len(motif)} bp, "
                          f"wider than the kernels ({architecture.kernel_width} bp)",
-                         setting="motif_db")
+                         setting="kernel_width")
     return motif
 
 

@@ -63,7 +63,7 @@ def output_lock(path: str | os.PathLike) -> Iterator[Path]:
 
     A lock left by a process that no longer runs (killed) on this host is taken over.
     """
-    path = Path(path)
+    path = Path(os.path.abspath(path))
     lock = path.with_name(f".{path.name}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -99,7 +99,8 @@ def check_replaceable(path: str | os.PathLike, overwrite: bool) -> Path:
     if not (path.exists() or path.is_symlink()):
         return path
     if not overwrite:
-        raise InputError(f"{path}: output exists (it is replaced only when asked to)")
+        raise InputError(f"{path}: output exists (it is replaced only when asked to)",
+                         setting="overwrite")
     if path.is_dir() and any(path.iterdir()) and \
             not any((path / marker).is_file() for marker in FOLDER_MARKERS):
         raise InputError(f"{path}: exists and is not a folder this package wrote (no run.json); "
@@ -128,8 +129,8 @@ def swap_in(tmp: Path, path: Path) -> None:
 def check_outputs(paths: Sequence[str | os.PathLike], overwrite: bool = False,
                   inputs: Iterable[str | os.PathLike | None] = ()) -> list[Path]:
     """Refuse outputs that are, contain or lie inside an input, or that exist (unless
-    ``overwrite``): the checks a run makes before any work. Returns the paths."""
-    paths = [Path(p) for p in paths]
+    ``overwrite``): the checks a run makes before any work. Returns the paths, absolute."""
+    paths = [Path(os.path.abspath(p)) for p in paths]
     inputs = list(inputs)
     for path in paths:
         refuse_inputs(path, inputs)

@@ -74,7 +74,7 @@ class FitConfig:
 
 def partial_path(output: str | os.PathLike) -> Path:
     """Where a training run writes before it is complete: ``<output>.partial``."""
-    output = Path(output)
+    output = Path(os.path.abspath(output))
     return output.with_name(f"{output.name}.partial")
 
 
@@ -144,7 +144,7 @@ class TrainingRun:
 
     def __init__(self, output: str | os.PathLike, record: RunRecord, overwrite: bool = False,
                  resume: bool = False, inputs: Iterable[str | os.PathLike | None] = ()):
-        self.output, self.record = Path(output), record
+        self.output, self.record = Path(os.path.abspath(output)), record
         self.overwrite, self.resume, self.inputs = overwrite, resume, list(inputs)
         self.path = partial_path(self.output)
         self.state: dict[str, Any] = {"epochs_done": 0, "best": math.inf, "best_epoch": 0,
