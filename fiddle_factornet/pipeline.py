@@ -17,12 +17,24 @@ what a ``numpy_function`` returns) by parallel map calls, and prefetched. Traini
 re-shifts every epoch and takes each epoch's samples from the caller (fresh negatives); evaluation
 keeps the order, shifts nothing and yields every sample once, the last partial batch included.
 Everything depends only on the seed, the epoch and the batch number.
+
+An exception raised while reading a batch ends the dataset's consumer at once: later batches are
+not read, and inside :func:`reader_errors` the consumer (``model.fit``, ``model.predict``, a loop
+over the dataset) raises that exception itself, a file's read error as an InputError naming the
+file, instead of TensorFlow's multi-line wrapper of it. :func:`check_model_inputs` refuses a model
+that wants inputs the view does not make before any batch is read.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
+import gc
+import itertools
 import math
 import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -33,6 +45,7 @@ import numpy as np
 from .data.genome import Windows
 from .data.samples import Samples
 from .data.tracks import TrackSet
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -142,18 +155,96 @@ class _EpochPlans:
             return self._plans[epoch]
 
 
+def _one_line(error: BaseException) -> str:
+    """An InputError's message, else ``Type: message``; first lines only."""
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else ""
+    if isinstance(error, InputError):
+        return line
+    return f"{type(error).__name__}: {line}" if line else type(error).__name__
+
+
+def _file_error(error: Exception) -> Exception:
+    """A file's read error (an OSError naming the file) as an InputError naming it; any other
+    exception as it is."""
+    if isinstance(error, OSError) and error.filename is not None:
+        converted = InputError(f"{error.filename}: cannot read ({error.strerror or error})")
+        converted.__cause__ = error
+        return converted
+    return error
+
+
+_READER_ERROR = "batch reader error"
+_failures: OrderedDict[int, Exception] = OrderedDict()  # the last few reader exceptions, by key
+_failures_lock = threading.Lock()
+_failure_keys = itertools.count(1)
+
+
+def _remember(error: Exception) -> str:
+    """Keep a reader's exception for :func:`reader_errors`; the one line that TF is to carry."""
+    error = _file_error(error)
+    with _failures_lock:
+        key = next(_failure_keys)
+        _failures[key] = error
+        while len(_failures) > 16:
+            _failures.popitem(last=False)
+    return f"{_READER_ERROR} {key}: {_one_line(error)}"
+
+
+def _recall(error: BaseException) -> Exception | None:
+    """The reader's exception that TF's ``error`` wraps (handed out once), or None."""
+    found = re.search(rf"{_READER_ERROR} (\d+): ", str(error))
+    with _failures_lock:
+        return _failures.pop(int(found.group(1)), None) if found else None
+
+
+class reader_errors(contextlib.AbstractContextManager):
+    """Around the consumer of a dataset made here (``model.fit``, ``model.predict``, a loop over
+    the dataset): an exception raised while reading a batch comes out as itself (an InputError
+    stays one; a file's read error is an InputError naming the file), not wrapped by TensorFlow."""
+
+    def __exit__(self, kind, error, traceback):
+        original = _recall(error) if isinstance(error, Exception) else None
+        if original is None:
+            return None
+        # keep no reference to Keras's frames, which hold the failed iterator (see _collect_at_exit)
+        error.__traceback__ = None
+        del traceback
+        raise original from None
+
+
+@functools.cache
+def _collect_at_exit() -> None:
+    """Have failed tf.data iterators (kept alive in reference cycles by an exception's frames)
+    freed before the interpreter shuts down: destroyed during shutdown, an iterator waits for
+    reader calls that can no longer take the GIL, and the process never exits. Registered after
+    TensorFlow's own exit handlers, so it runs before them."""
+    atexit.register(gc.collect)
+
+
 def _to_tf(view, example: Samples, n_batches: int,
            read_batch: Callable[[int, Allocate], tuple[dict, np.ndarray]], parallel: int | None):
-    """A tf.data.Dataset of ``n_batches`` batches, batch i assembled by ``read_batch(i, allocate)``."""
+    """A tf.data.Dataset of ``n_batches`` batches, batch i assembled by ``read_batch(i, allocate)``.
+
+    The first batch that fails makes every later one fail at once with the same message.
+    """
     import tensorflow as tf
 
+    _collect_at_exit()
     shapes = view.input_shapes(example)
     names = list(shapes)
     target_shape = view.target_shape(example)
     buffers = _Buffers()
+    failed: list[str] = []  # the first failure's message
 
     def numpy_batch(index):
-        inputs, targets = read_batch(int(index), buffers.get)
+        if failed:
+            raise RuntimeError(failed[0])
+        try:
+            inputs, targets = read_batch(int(index), buffers.get)
+        except Exception as error:
+            failed.append(_remember(error))
+            raise RuntimeError(failed[0]) from None
         return [inputs[name] for name in names] + [np.asarray(targets, np.float32)]
 
     def structured(index):
@@ -214,7 +305,37 @@ def evaluation_dataset(view, samples: Samples, batch_size: int, parallel: int | 
 
 
 def numpy_batches(view, samples: Samples, batch_size: int):
-    """The evaluation batches as numpy ``(inputs, targets)`` pairs (fresh arrays, any backend)."""
+    """The evaluation batches as numpy ``(inputs, targets)`` pairs (fresh arrays, any backend).
+
+    A file's read error is an InputError naming the file."""
     for index in range(steps(len(samples), batch_size)):
-        yield view.read(samples.take(slice(index * batch_size, (index + 1) * batch_size)))
+        try:
+            batch = view.read(samples.take(slice(index * batch_size, (index + 1) * batch_size)))
+        except OSError as error:
+            raise _file_error(error)
+        yield batch
+
+
+def check_model_inputs(model, view, samples: Samples, source: str = "the model") -> None:
+    """Refuse, before any batch is read, a Keras model that wants an input the view does not make
+    for ``samples`` or one of another shape: an InputError naming the input and what the view
+    makes, prefixed by ``source`` (e.g. the model's file)."""
+    try:
+        wanted = model.input  # a dict, a list or one tensor; undefined for an unbuilt model
+    except (AttributeError, ValueError):
+        return
+    if not isinstance(wanted, dict):
+        wanted = {tensor.name: tensor for tensor in
+                  (wanted if isinstance(wanted, (list, tuple)) else [wanted])}
+    made = view.input_shapes(samples)
+    listed = ", ".join(f"{name} {shape}" for name, shape in made.items()) or "nothing"
+    for name, tensor in wanted.items():
+        shape = tuple(tensor.shape[1:])
+        if name not in made:
+            raise InputError(f"{source}: wants an input {name!r} {shape} that the data does not "
+                             f"provide (it provides {listed})")
+        if len(shape) != len(made[name]) or any(
+                want is not None and want != have for want, have in zip(shape, made[name])):
+            raise InputError(f"{source}: wants input {name!r} of shape {shape}, the data provides "
+                             f"{made[name]}")
 

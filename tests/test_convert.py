@@ -5,6 +5,7 @@ the Theano kernel flip; a converted model saves, loads, predicts and fine-tunes.
 
 import gzip
 import json
+from dataclasses import asdict
 import os
 import shutil
 import subprocess
@@ -163,8 +164,10 @@ def test_every_original_converts_and_loads(tmp_path):
         assert (arch.input_length, arch.kernel_width, arch.pool_size) == (1002, 34, 17)
         assert arch.n_meta == (8 if "meta" in folder.features else 0)
         assert arch.n_annotations == (6 if "gencode" in folder.features else 0)
-        record = json.loads((out / "config.json").read_text())["converted_from"]
-        assert record["weights"] == "best_model.hdf5" and record["conv_kernel_flipped"]
+        record = json.loads((out / "run.json").read_text())
+        assert record["family"] == "factornet" and record["architecture"] == asdict(arch)
+        converted_from = record["converted_from"]
+        assert converted_from["weights"] == "best_model.hdf5" and converted_from["conv_kernel_flipped"]
         assert {"forward", "reverse"} <= {tensor.name for tensor in folder.model.inputs}
 
 
@@ -279,7 +282,7 @@ def test_cli_converts(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert FactorNetModel.load(tmp_path / "out").tfs == ("FOXA1",)
-    with pytest.raises(InputError, match="output folder exists; use -oc"):
+    with pytest.raises(InputError, match="out: output exists"):
         convert_original(MODELS / "FOXA1/onePeak_DGF", tmp_path / "out")
 
 

@@ -118,3 +118,22 @@ def test_a_second_writer_of_the_same_output_is_refused(demo_copy, tmp_path):
         holder.kill()
         holder.wait()
     assert not out.exists()
+
+
+def test_a_full_disk_is_one_line_naming_the_output_and_leaves_nothing(tmp_path):
+    """Writes past the file-size limit fail as on a full disk (EFBIG instead of ENOSPC)."""
+    sizes = tmp_path / "g.sizes"
+    sizes.write_text("chr1\t2000000\n")
+    cell = tmp_path / "A"
+    cell.mkdir()
+    (cell / "chip.txt").write_text("p.bed\tCTCF\n")
+    (cell / "p.bed").write_text("chr1\t100\t400\n")
+    out = tmp_path / "out" / "CTCF.labels.tsv.gz"
+    command = " ".join([sys.executable, str(BIN / "ffn-labels"), "-i", str(cell), "-f", "CTCF",
+                        "--genome", str(sizes), "-o", str(out)])
+    result = subprocess.run(["bash", "-c", f"ulimit -f 16 && {command}"], capture_output=True,
+                            text=True)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"ffn-labels: error: {out}: File too large"
+    assert list((tmp_path / "out").iterdir()) == []

@@ -227,3 +227,16 @@ def test_an_interrupted_training_resumes_where_it_stopped(small_demo, tmp_path):
     assert record["epochs_done"] == epochs and record["family"] == "factornet"
     assert not (tmp_path / "cut.partial").exists()
     assert not (out / "checkpoint.keras").exists() and not (out / "progress.json").exists()
+
+
+def test_a_fiddle_folder_of_the_earlier_layout_reads_as_a_record(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"")
+    (tmp_path / "config.json").write_text(json.dumps({
+        "architecture": {"tracks": [["netseq", 2]], "length": 500},
+        "regions": {"length": 500, "step": 20}, "training": {"manifest": "/m/tracks.tsv"},
+        "inputs": ["netseq"], "controls": [], "target": "tssseq"}))
+    folder = open_model_folder(tmp_path, "fiddle")
+    assert folder.record["settings"] == {"manifest": "/m/tracks.tsv",
+                                         "regions": {"length": 500, "step": 20}}
+    assert folder.record["inputs"] == ["netseq"] and folder.record["target"] == "tssseq"
+    assert folder.architecture["length"] == 500

@@ -7,23 +7,26 @@ matches, and rebuilt when the source changes. Both files are written under tempo
 renamed when complete, the sidecar last, so a build that dies leaves no cache that looks valid.
 
 Caches live in ``$FIDDLE_FACTORNET_CACHE`` (default ``~/.cache/fiddle_factornet``) unless a
-directory is given.
+directory is given. A cache folder that cannot be created or written is an InputError naming
+it (a valid cache is still used from a read-only folder).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from tqdm.auto import tqdm
 
+from ..errors import InputError
 from .files import file_signature
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,18 @@ def gather_windows(data: np.ndarray, base, chrom_len, starts: np.ndarray, length
     return out
 
 
+@contextlib.contextmanager
+def _writing(folder: Path, cache_dir) -> Iterator[None]:
+    """Turn a failure to write the cache folder into an InputError that says how to change it."""
+    try:
+        yield
+    except OSError as error:
+        change = ("pass a writable cache folder" if cache_dir is not None else
+                  f"set {CACHE_ENV} to a writable folder")
+        raise InputError(f"{folder}: cannot write the cache folder ({error.strerror or error}); "
+                         f"{change}, or read without a cache") from None
+
+
 def _cache_paths(source: Path, kind: str, cache_dir: Path | None) -> tuple[Path, Path]:
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:12]
@@ -144,7 +159,11 @@ def cached_flat_array(source: str | os.PathLike, kind: str, dtype, names: Sequen
     expected = {"format": CACHE_FORMAT, "kind": kind, "dtype": dtype.str,
                 "source": file_signature(source), "names": list(names),
                 "lengths": lengths.tolist()}
-    if meta_path.is_file() and data_path.is_file():
+    try:
+        exists = meta_path.is_file() and data_path.is_file()
+    except OSError:  # a folder that cannot be searched holds no cache to use
+        exists = False
+    if exists:
         try:
             found = json.loads(meta_path.read_text())
         except (OSError, ValueError):
@@ -156,14 +175,17 @@ def cached_flat_array(source: str | os.PathLike, kind: str, dtype, names: Sequen
     if not build:
         return None
 
-    data_path.parent.mkdir(parents=True, exist_ok=True)
+    folder = data_path.parent
     tmp_data = data_path.with_name(f".{data_path.name}.tmp-{os.getpid()}")
     tmp_meta = meta_path.with_name(f".{meta_path.name}.tmp-{os.getpid()}")
     logger.info("building %s cache of %s (%d chromosomes, %.1f Mbp) in %s",
                 kind, source, len(names), total / 1e6, data_path)
     try:
+        with _writing(folder, cache_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            if total:
+                array = np.memmap(tmp_data, dtype=dtype, mode="w+", shape=(total,))
         if total:
-            array = np.memmap(tmp_data, dtype=dtype, mode="w+", shape=(total,))
             with tqdm(total=total, unit="bp", unit_scale=True, desc=f"cache {source.name}",
                       disable=None) as progress:
                 for name, length, offset in zip(names, lengths.tolist(), offsets.tolist()):
@@ -171,15 +193,17 @@ def cached_flat_array(source: str | os.PathLike, kind: str, dtype, names: Sequen
                         hi = min(lo + BUILD_CHUNK, length)
                         array[offset + lo: offset + hi] = read_chunk(name, lo, hi)
                         progress.update(hi - lo)
-            array.flush()
-            del array
-        else:
-            tmp_data.write_bytes(b"")
-        tmp_meta.write_text(json.dumps(expected))
-        os.replace(tmp_data, data_path)
-        os.replace(tmp_meta, meta_path)
+        with _writing(folder, cache_dir):
+            if total:
+                array.flush()
+                del array
+            else:
+                tmp_data.write_bytes(b"")
+            tmp_meta.write_text(json.dumps(expected))
+            os.replace(tmp_data, data_path)
+            os.replace(tmp_meta, meta_path)
     finally:
         for tmp in (tmp_data, tmp_meta):
-            if tmp.exists():
-                tmp.unlink()
+            with contextlib.suppress(OSError):  # also where the folder cannot be searched
+                tmp.unlink(missing_ok=True)
     return FlatArray(_open(data_path, dtype, total), names, lengths, offsets)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -49,20 +50,24 @@ def gzip_error(path: str | os.PathLike, error: Exception) -> InputError:
     return InputError(f"{path}: truncated or corrupt gzip file ({detail})")
 
 
+def _naming_file(method):
+    """A GzipFile method whose decompression errors are InputErrors naming the file."""
+    @functools.wraps(method)
+    def checked(self, *args):
+        try:
+            return method(self, *args)
+        except GZIP_ERRORS as error:
+            raise gzip_error(self.name, error) from None
+    return checked
+
+
 class _GzipReader(gzip.GzipFile):
     """A GzipFile whose decompression errors are InputErrors naming the file."""
 
-    def _checked(method):
-        def checked(self, *args):
-            try:
-                return method(self, *args)
-            except GZIP_ERRORS as error:
-                raise gzip_error(self.name, error) from None
-        return checked
-
-    read, read1, peek, readline = map(_checked, (gzip.GzipFile.read, gzip.GzipFile.read1,
-                                                 gzip.GzipFile.peek, gzip.GzipFile.readline))
-    del _checked
+    read = _naming_file(gzip.GzipFile.read)
+    read1 = _naming_file(gzip.GzipFile.read1)
+    peek = _naming_file(gzip.GzipFile.peek)
+    readline = _naming_file(gzip.GzipFile.readline)
 
 
 def open_text(path: str | os.PathLike) -> io.TextIOBase:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .files import open_text, require_file
+from .files import GZIP_ERRORS, compression, gzip_error, open_text, require_file
 from .genome import ChromSizes, check_chromosomes
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def iter_bed(path: str | os.PathLike, sizes: ChromSizes | None = None,
     skip = header_line_count(path)
     try:
         reader = pd.read_csv(path, sep="\t", header=None, skiprows=skip, dtype=str,
-                             chunksize=chunk_rows, compression="infer", na_filter=False,
+                             chunksize=chunk_rows, compression=compression(path), na_filter=False,
                              keep_default_na=False, comment=None, engine="c")
         first_line = skip + 1
         checked: set[str] = set()
@@ -64,15 +64,23 @@ def iter_bed(path: str | os.PathLike, sizes: ChromSizes | None = None,
         return
     except pd.errors.ParserError as error:
         raise InputError(f"{path}: malformed line: {str(error).strip().splitlines()[-1]}") from error
+    except GZIP_ERRORS as error:
+        raise gzip_error(path, error) from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not a text file ({error})") from None
 
 
 def read_bed(path: str | os.PathLike, sizes: ChromSizes | None = None) -> pd.DataFrame:
-    """The whole of a BED-like file as one DataFrame (see :func:`iter_bed`)."""
+    """The whole of a BED-like file as one DataFrame (see :func:`iter_bed`); ``attrs["source"]``
+    names the file."""
     chunks = list(iter_bed(path, sizes))
     if not chunks:
-        return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64),
-                             "end": pd.Series(dtype=np.int64), "line": pd.Series(dtype=np.int64)})
-    return pd.concat(chunks, ignore_index=True)
+        table = pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64),
+                              "end": pd.Series(dtype=np.int64), "line": pd.Series(dtype=np.int64)})
+    else:
+        table = pd.concat(chunks, ignore_index=True)
+    table.attrs["source"] = str(path)
+    return table
 
 
 def _parse_chunk(path, chunk: pd.DataFrame, first_line: int, sizes: ChromSizes | None,

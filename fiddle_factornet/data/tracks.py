@@ -54,10 +54,18 @@ def reverse_complement_order(names: Sequence[str], source: str = "track names") 
     return order
 
 
-def read_values(handle, chrom: str, start: int, end: int) -> np.ndarray:
+def read_values(handle, chrom: str, start: int, end: int,
+                path: str | os.PathLike = "bigWig file") -> np.ndarray:
     """(end - start,) float32 values of a bigWig; NaN and uncovered bases are 0 (pyBigWig gives an
-    empty array for a chromosome without any data)."""
-    values = handle.values(chrom, start, end, numpy=True)
+    empty array for a chromosome without any data). A read that fails (a truncated or corrupt
+    file) is an InputError naming ``path``."""
+    try:
+        values = handle.values(chrom, start, end, numpy=True)
+    except RuntimeError:
+        values = None
+    if values is None:
+        raise InputError(f"{path}: cannot read {chrom}:{start}-{end}: a truncated or corrupt "
+                         "bigWig file")
     if len(values) != end - start:
         return np.zeros(end - start, np.float32)
     return np.nan_to_num(values.astype(np.float32, copy=False), nan=0.0)
@@ -77,7 +85,7 @@ def open_bigwig(path: str | os.PathLike):
     except RuntimeError:
         handle = None
     if handle is None or not handle.isBigWig():
-        raise InputError(f"{path}: not a bigWig file")
+        raise InputError(f"{path}: not a bigWig file, or a truncated one")
     return handle
 
 
@@ -134,7 +142,7 @@ class TrackSet:
         limit = np.finfo(dtype).max
 
         def read(name: str, start: int, end: int) -> np.ndarray:
-            values = read_values(self._handle(k), name, start, end)
+            values = read_values(self._handle(k), name, start, end, self.files[k])
             peak = np.abs(values).max(initial=0.0)
             if peak > limit:
                 raise InputError(f"{self.files[k]}: value {peak:g} on {name} does not fit the "
@@ -194,7 +202,8 @@ class TrackSet:
             for span in np.split(np.arange(len(rows)), breaks):
                 span_lo, span_hi = int(lo[span[0]]), int(hi[span].max())
                 if span_hi > span_lo:
-                    values = read_values(handle, windows.chrom_names[cid], span_lo, span_hi)
+                    values = read_values(handle, windows.chrom_names[cid], span_lo, span_hi,
+                                         self.files[k])
                 else:
                     values = np.zeros(1, np.float32)
                 out[rows[span], :, k] = gather_windows(values, -span_lo, size,

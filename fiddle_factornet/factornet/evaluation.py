@@ -31,7 +31,7 @@ import pandas as pd
 from ..errors import InputError
 from ..runs.outputs import check_outputs, recorded_outputs, safe_output, safe_outputs
 from ..runs.record import RECORD_NAME, RunRecord, absolute
-from ..data.files import is_gzipped, open_text, require_file
+from ..data.files import GZIP_ERRORS, compression, gzip_error, open_text, require_file
 from ..data.intervals import header_line_count
 from ..data.tables import fixed_point, format_rows
 
@@ -58,9 +58,11 @@ def _read_columns(path: Path, usecols: Sequence[int], dtypes: dict, skip: int,
     try:
         table = pd.read_csv(path, sep="\t", header=None, usecols=list(usecols), dtype=dtypes,
                             skiprows=skip, engine="c", index_col=False,
-                            compression="gzip" if is_gzipped(path) else None)
+                            compression=compression(path))
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: no rows") from None
+    except GZIP_ERRORS as error:
+        raise gzip_error(path, error) from None
     except (ValueError, pd.errors.ParserError) as error:
         raise InputError(f"{path}: not a {what} file "
                          f"({str(error).strip().splitlines()[-1]})") from None

@@ -23,7 +23,7 @@ from ..runs.record import RunRecord, absolute, describe_device
 from ..data.genome import Genome, prefix_hint
 from ..data.intervals import IntervalSet, iter_bed
 from .view import FactorNetView
-from ..pipeline import TrackInput, VectorInput, evaluation_dataset
+from ..pipeline import TrackInput, VectorInput, check_model_inputs, evaluation_dataset, reader_errors
 from ..data.samples import Samples
 from ..data.tables import fixed_point, format_rows
 from ..data.tracks import TrackSet
@@ -94,8 +94,10 @@ def _predict_to(path: Path, folder: FactorNetModel, cell: CellTypeFolder, tf: st
                 keep = samples.take(clear)
                 if annotations is not None:
                     keep = annotations.annotate(keep)
-                scores[clear] = folder.model.predict(evaluation_dataset(view, keep, batch_size),
-                                                     verbose=0)[:, column]
+                check_model_inputs(folder.model, view, keep, str(folder.path / "model.keras"))
+                with reader_errors():
+                    scores[clear] = folder.model.predict(evaluation_dataset(view, keep, batch_size),
+                                                         verbose=0)[:, column]
             names = chunk["chrom"].to_numpy().astype("S")
             out.write(format_rows([names, samples.start, samples.end, fixed_point(scores)]))
             rows += len(samples)

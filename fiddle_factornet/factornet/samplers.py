@@ -57,6 +57,8 @@ def peak_positives(grid: BinGrid, peaks: pd.DataFrame, chroms: Sequence[str], bl
         starts, ends = on_chrom["start"].to_numpy(), on_chrom["end"].to_numpy()
         keep = (ends - starts >= grid.min_overlap) & ~blacklist.overlaps(name, starts, ends)
         starts, ends = starts[keep], ends[keep]
+        if not len(starts):
+            continue
         centre = (starts + ends) // 2
         shift = 0 if shift_margin is None else np.maximum((ends - starts) // 2 - shift_margin, 0)
         parts.append(Samples.build(names, names.index(name), centre - grid.width // 2,
@@ -66,7 +68,8 @@ def peak_positives(grid: BinGrid, peaks: pd.DataFrame, chroms: Sequence[str], bl
 
 
 def _empty(names: tuple[str, ...], n_tasks: int) -> Samples:
-    return Samples.build(names, [], np.zeros(0), np.zeros(0), [], [], np.zeros((0, n_tasks)))
+    """No samples, with ``n_tasks`` target columns (``Samples.build`` cannot size an empty table)."""
+    return Samples.build(names, 0, [0], [0], 0, 0, np.zeros((1, n_tasks))).take(slice(0, 0))
 
 
 class NegativePool:
@@ -157,6 +160,8 @@ def keyed_permutation(x: np.ndarray, n: int, key: Sequence[int], rounds: int = 4
 
 
 def _bin_samples(grid: BinGrid, index: np.ndarray, cell: int, targets: np.ndarray) -> Samples:
+    if not len(index):
+        return _empty(grid.sizes.names, targets.shape[1])
     chrom, start = grid.locate(index)
     return Samples.build(grid.sizes.names, chrom, start, start + grid.width, 0, cell, targets)
 
@@ -172,6 +177,23 @@ class TFPeaks:
         """Where negatives may not be drawn from: (relaxed or conservative) peaks widened by flank."""
         peaks = self.relaxed if self.relaxed is not None else self.conservative
         return IntervalSet.from_frame(peaks).widen(flank, grid.sizes)
+
+    @property
+    def source(self) -> str:
+        """The conservative peak file (``attrs["source"]`` of ``read_bed``'s table), for messages."""
+        return self.conservative.attrs.get("source", "conservative peaks")
+
+    def require_peaks(self) -> None:
+        """An InputError naming the file when there are no conservative peaks to train on."""
+        if not len(self.conservative):
+            raise InputError(f"{self.source}: no peaks; training needs conservative peaks")
+
+
+def _require_samples(samples: Samples, role: str, chroms: Sequence[str],
+                     peaks: Sequence[TFPeaks]) -> None:
+    if not len(samples):
+        raise InputError(f"no {role} samples: no usable conservative peaks on the {role} "
+                         f"chromosomes ({', '.join(chroms)}) in {', '.join(p.source for p in peaks)}")
 
 
 class SingleTaskSampler:
@@ -193,9 +215,12 @@ class SingleTaskSampler:
         train = split.part(grid.sizes, "train").names
         valid = split.part(grid.sizes, "valid").names
         n = config.negatives_per_positive
+        for peaks in [*cells, *(valid_cells or ())]:
+            peaks.require_peaks()
         self.positives = Samples.concat([
             peak_positives(grid, peaks.conservative, train, blacklist, cell, config.shift_margin)
             for cell, peaks in enumerate(cells)])
+        _require_samples(self.positives, "training", train, cells)
         self._pools = [NegativePool(grid, train, peaks.not_negative(config.negative_flank, grid)
                                     .union(blacklist), (config.seed, _ROLE_KEYS["train"], cell))
                        for cell, peaks in enumerate(cells)]
@@ -211,6 +236,8 @@ class SingleTaskSampler:
             negatives = _bin_samples(grid, pool.draw(0, count), cell, np.zeros((count, 1)))
             valid_parts += [positives, negatives]
         self._validation = Samples.concat(valid_parts)
+        _require_samples(self._validation, "validation", valid,
+                         valid_cells if valid_cells is not None else cells)
         logger.info("single-task samples: %d training positives (+%d negatives an epoch), "
                     "%d validation samples", len(self.positives), sum(self._counts),
                     len(self._validation))
@@ -232,13 +259,16 @@ class MultiTaskSampler:
     def __init__(self, grid: BinGrid, tfs: Sequence[TFPeaks], split: ChromSplit,
                  blacklist: IntervalSet, config: SamplingConfig = SamplingConfig()):
         self.grid, self.config = grid, config
+        for peaks in tfs:
+            peaks.require_peaks()
         not_negative = blacklist.union(*(peaks.not_negative(config.negative_flank, grid)
                                          for peaks in tfs))
         peak_sets = [(peaks.conservative, peaks.relaxed) for peaks in tfs]
         roles = {}
-        for role in ("train", "valid"):
+        for role, what in (("train", "training"), ("valid", "validation")):
             chroms = split.part(grid.sizes, role).names
             positives = self._bound_bins(peak_sets, chroms, blacklist)
+            _require_samples(positives, what, chroms, tfs)
             pool = NegativePool(grid, chroms, not_negative, (config.seed, _ROLE_KEYS[role], 0))
             roles[role] = (positives, pool)
         self.positives, self._pool = roles["train"]

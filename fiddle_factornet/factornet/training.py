@@ -20,7 +20,8 @@ from ..errors import InputError
 from ..data.genome import Genome
 from ..data.intervals import IntervalSet
 from .view import FactorNetView
-from ..pipeline import TrackInput, VectorInput, evaluation_dataset, steps, training_dataset
+from ..pipeline import (TrackInput, VectorInput, check_model_inputs, evaluation_dataset, steps,
+                        training_dataset)
 from .samplers import (MultiTaskSampler, SamplingConfig, SingleTaskSampler, TFPeaks)
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
@@ -165,6 +166,7 @@ def train(settings: TrainSettings) -> dict[str, list[float]]:
 
         keras.utils.set_random_seed(settings.seed)  # weights, dropout: reproducible from the seed
         model = run.model(build)
+        check_model_inputs(model, data.view, data.validation, str(run.path / "checkpoint.keras"))
         _write_description(run.path, settings, data)
         per_epoch_samples = len(data.epoch_samples(0))  # every epoch draws as many
         per_epoch = steps(per_epoch_samples, settings.batch_size)

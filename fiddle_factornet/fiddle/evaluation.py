@@ -25,7 +25,7 @@ from ..runs.record import RunRecord, absolute, describe_device
 from ..data.genome import ChromSizes
 from ..data.intervals import read_bed
 from .view import FiddleView
-from ..pipeline import evaluation_dataset, numpy_batches
+from ..pipeline import check_model_inputs, evaluation_dataset, numpy_batches, reader_errors
 from ..data.samples import Samples
 from ..data.tables import fixed_point, format_rows
 from .manifest import TrackManifest, fiddle_view, view_sizes
@@ -135,8 +135,11 @@ def _evaluate_into(scored: ModelOnWindows, outputs: dict[str, Path], batch_size:
                    n_profiles: int) -> FiddleEvaluation:
     tracks, samples = scored.manifest, scored.samples
     # one pass through the pipeline: each batch's inputs predicted, its targets kept
-    pairs = [(scored.model.predict_on_batch(x), y) for x, y in
-             evaluation_dataset(scored.view, samples, batch_size)]
+    check_model_inputs(scored.model, scored.view, samples,
+                       str(scored.folder.path / "model.keras"))
+    with reader_errors():
+        pairs = [(scored.model.predict_on_batch(x), y) for x, y in
+                 evaluation_dataset(scored.view, samples, batch_size)]
     prediction = np.concatenate([np.asarray(p) for p, _ in pairs])
     target = np.concatenate([np.asarray(t) for _, t in pairs])
     kl = kl_per_region(target, prediction)

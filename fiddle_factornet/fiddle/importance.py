@@ -22,7 +22,7 @@ import numpy as np
 
 from ..runs.outputs import recorded_outputs
 from ..runs.record import absolute
-from ..pipeline import numpy_batches
+from ..pipeline import check_model_inputs, numpy_batches
 from ..data.tables import fixed_point, format_rows
 from .evaluation import ModelOnWindows, kl_per_region
 from .regions import region_columns
@@ -77,6 +77,8 @@ def importance_of_model(model_dir: str | Path, output_prefix: str | Path, region
 
 def _importance_into(scored: ModelOnWindows, per_window: Path, summary: Path) -> dict[str, dict]:
     samples = scored.samples
+    check_model_inputs(scored.model, scored.view, samples,
+                       str(scored.folder.path / "model.keras"))
     batches = list(numpy_batches(scored.view, samples, 4096))
     inputs = {name: np.concatenate([x[name] for x, _ in batches]) for name in batches[0][0]}
     target = np.concatenate([t for _, t in batches])

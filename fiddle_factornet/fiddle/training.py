@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FiddleTrainSettings:
-    """Everything a FIDDLE training run depends on (written to config.json)."""
+    """Everything a FIDDLE training run depends on (recorded in the model folder's run.json)."""
 
     manifest: str = path_field()
     genes: str = path_field()

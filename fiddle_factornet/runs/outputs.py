@@ -159,6 +159,10 @@ def safe_outputs(paths: Sequence[str | os.PathLike], overwrite: bool = False,
             for tmp, path in zip(tmps, paths):
                 if tmp.exists():
                     swap_in(tmp, path)
+        except OSError as error:
+            if error.filename is None:  # a write to an open file: name the output it was for
+                raise OSError(error.errno, error.strerror, str(paths[0])) from error
+            raise
         finally:
             for tmp in tmps:
                 _remove(tmp)

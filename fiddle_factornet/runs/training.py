@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 import keras
 
 from ..errors import InputError
+from ..pipeline import reader_errors
 from .outputs import check_replaceable, output_lock, refuse_inputs, swap_in
 from .record import RECORD_NAME, RunRecord, read_record
 
@@ -221,9 +222,11 @@ class TrainingRun:
         if done < fit.epochs and not self.state["stopped_early"]:
             callbacks = [_Progress(self.path, fit.patience, self.state),
                          keras.callbacks.TensorBoard(self.path / "logs")]
-            model.fit(batches(done, fit.epochs - done), initial_epoch=done, epochs=fit.epochs,
-                      steps_per_epoch=steps_per_epoch, validation_data=validation,
-                      callbacks=callbacks, shuffle=False, verbose=1 if sys.stderr.isatty() else 2)
+            with reader_errors():  # a reader thread's error comes out as itself, in one line
+                model.fit(batches(done, fit.epochs - done), initial_epoch=done, epochs=fit.epochs,
+                          steps_per_epoch=steps_per_epoch, validation_data=validation,
+                          callbacks=callbacks, shuffle=False,
+                          verbose=1 if sys.stderr.isatty() else 2)
         if not (self.path / "best.weights.h5").is_file():
             raise InputError(f"{self.path}: the validation loss was never a number (NaN in every "
                              "epoch): check the inputs for NaN or infinite values")
