@@ -1,6 +1,6 @@
 """Evaluation benchmark: a challenge-sized submission scored against its labels. Prints figures.
 
-    python bench/bench_evaluate.py [--positive-rate 0.015] [--seed 0]
+    python bench/bench_evaluate.py [--positive-rate 0.015] [--seed 0] [--format-only]
 
 Writes, into a temporary folder, the bins of FactorNet's test chromosomes (chr1, chr8, chr21 of
 hg19: 8.87 M bins of 200 bp every 50 bp) as an ENCODE-DREAM label file (B at the positive rate, 1 %
@@ -8,6 +8,11 @@ A, the rest U) and a gzipped submission whose scores are random but higher for B
 chromosomes in another order than the labels (so rows are matched by sorting, not position).
 Times reading + matching and the metrics separately, then ``ffn-evaluate`` end to end (a new
 process: reading both gzipped files to printing the table). Target: <= 30 s on a 2-core machine.
+
+First, the submission writer's score formatting: 10 M float32 scores (a model's sigmoid outputs,
+many of them tiny) as 6 fixed decimals (before) and in scientific notation with 9 and 4
+significant digits, in chunks of 2**20 rows as ``write_submission`` formats them: rows/s, and
+how many distinct scores survive the text.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from fiddle_factornet.factornet.bins import (BIN_STEP, BIN_WIDTH, LABEL_LETTERS, LABEL_A, LABEL_B, LABEL_U)
 from fiddle_factornet.factornet.evaluation import (Evaluation, match_rows, read_labels, read_submission, write_submission)
-from fiddle_factornet.data.tables import format_rows
+from fiddle_factornet.data.tables import fixed_point, format_rows, scientific
 
 TEST_CHROMS = {"chr1": 249_250_621, "chr8": 146_364_022, "chr21": 48_129_895}
 SCRIPT = Path(__file__).resolve().parents[1] / "bin" / "ffn-evaluate"
@@ -54,11 +59,34 @@ def make_pair(folder: Path, positive_rate: float, rng) -> tuple[Path, Path, int]
     return labels, predictions, len(chrom)
 
 
+def format_figures(rng, n: int = 10_000_000, chunk: int = 1 << 20) -> None:
+    """Print rows/s of formatting ``n`` float32 scores, fixed vs scientific, and the distinct
+    values left in the text."""
+    score = (1 / (1 + np.exp(-rng.normal(-6, 4, n)))).astype(np.float32)
+    distinct = len(np.unique(score))
+    print(f"formatting {n:,} float32 scores ({distinct:,} distinct, "
+          f"{np.mean(score < 5e-7):.0%} below 5e-7), chunks of {chunk:,} rows:")
+    for name, render in (("fixed, 6 decimals", lambda v: fixed_point(v, 6)),
+                         ("scientific, 9 digits", lambda v: scientific(v, 9)),
+                         ("scientific, 4 digits", lambda v: scientific(v, 4))):
+        start = time.perf_counter()
+        texts = [format_rows([render(score[lo:lo + chunk])]) for lo in range(0, n, chunk)]
+        wall = time.perf_counter() - start
+        kept = len(np.unique(np.array(b"".join(texts).split(), dtype=np.float64)))
+        print(f"  {name:<22}{wall:6.2f} s  {n / wall / 1e6:5.2f} M rows/s  "
+              f"{kept:,} distinct values written")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--positive-rate", type=float, default=0.015)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--format-only", action="store_true",
+                        help="only the score-formatting figures")
     args = parser.parse_args()
+    format_figures(np.random.default_rng(args.seed))
+    if args.format_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         labels, predictions, n = make_pair(Path(tmp), args.positive_rate,
@@ -82,7 +110,7 @@ def main() -> None:
               f" M bins/s ({scored.sum():,} scored)")
 
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, str(SCRIPT), "-p", str(predictions), "-l",
+        result = subprocess.run([sys.executable, str(SCRIPT), "-i", str(predictions), "-l",
                                  str(labels)], capture_output=True, text=True, check=True)
         wall = time.perf_counter() - start
         print(f"ffn-evaluate end to end {wall:.2f} s ({n / wall / 1e6:.2f} M bins/s; target <= 30 s):")

@@ -3,11 +3,11 @@
     python bench/bench_factornet_model.py
 
 The paper configuration (L=1000, k=32, w=26, r=32, d=128, 2 tracks), trained at batch 100 and
-predicting at batches of 100 and 1000, on random inputs held in memory, for each LSTM dropout
-choice: the original's (0.1 on inputs and on the recurrent state), no recurrent dropout, none at
-all. Each choice runs in its own process so that its peak RSS is its own. Rates are medians of
-repeats. Targets on this 2-core CPU: train >= 600 samples/s, predict >= 3,000 samples/s, peak
-RSS <= 3 GB.
+predicting at batches of 100 and 1000, on random inputs held in memory, for each LSTM choice: the
+default, the original's (Keras 1's hard sigmoid gates, dropout 0.1 on inputs and on the recurrent
+state), and the fast option (``ffn-train --fast_lstm``: sigmoid gates, no recurrent dropout). Each
+choice runs in its own process so that its peak RSS is its own. Rates are medians of repeats.
+Targets on this 2-core CPU: train >= 600 samples/s, predict >= 3,000 samples/s, peak RSS <= 3 GB.
 """
 
 from __future__ import annotations
@@ -22,21 +22,18 @@ import time
 
 import numpy as np
 
-CHOICES = {  # name: (LSTM input dropout, recurrent dropout)
-    "original (0.1 / 0.1)": (0.1, 0.1),
-    "no recurrent dropout (0.1 / 0)": (0.1, 0.0),
-    "no LSTM dropout (0 / 0)": (0.0, 0.0),
-}
+CHOICES = ("default = the original's (hard sigmoid, recurrent dropout 0.1)",
+           "--fast_lstm (sigmoid, no recurrent dropout)")
 
 
-def measure(dropout: float, recurrent_dropout: float, n: int, repeats: int) -> dict:
+def measure(choice: str, n: int, repeats: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from fiddle_factornet.factornet.model import FactorNetConfig, build_factornet
     from fiddle_factornet.factornet.training import compile_factornet
 
     start = time.perf_counter()
-    model = compile_factornet(build_factornet(FactorNetConfig(
-        lstm_dropout=dropout, lstm_recurrent_dropout=recurrent_dropout)), 1e-3)
+    config = FactorNetConfig() if choice == CHOICES[0] else FactorNetConfig().fast_lstm()
+    model = compile_factornet(build_factornet(config), 1e-3)
     rng = np.random.default_rng(0)
     x = {s: rng.random((n, 1000, 6), dtype=np.float32) for s in ("forward", "reverse")}
     y = (rng.random((n, 1)) < 0.5).astype(np.float32)
@@ -68,7 +65,7 @@ def main() -> None:
     parser.add_argument("--choice", help="(internal) measure one choice and print JSON")
     args = parser.parse_args()
     if args.choice:
-        print(json.dumps(measure(*CHOICES[args.choice], args.samples, args.repeats)))
+        print(json.dumps(measure(args.choice, args.samples, args.repeats)))
         return
     print(f"FactorNet paper configuration, {args.samples} random samples in memory, "
           f"{len(os.sched_getaffinity(0))} cores; medians of {args.repeats} runs")
@@ -77,7 +74,7 @@ def main() -> None:
                                  str(args.samples), "--repeats", str(args.repeats)],
                                 capture_output=True, text=True, check=True)
         figures = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"  LSTM dropout {choice}:")
+        print(f"  LSTM {choice}:")
         for name, value in figures.items():
             print(f"    {name:36s} {value:10,.2f}" if "GB" in name or " s" in name
                   else f"    {name:36s} {value:10,.0f}")

@@ -294,12 +294,17 @@ def training_dataset(view, source: Samples | Callable[[int], Samples], batch_siz
     return _to_tf(view, first, epochs * per_epoch, read_batch, parallel)
 
 
-def evaluation_dataset(view, samples: Samples, batch_size: int, parallel: int | None = None):
-    """Every sample once, in order, unshifted, the last partial batch kept: ``tf.data.Dataset``."""
+def evaluation_dataset(view, samples: Samples, batch_size: int, parallel: int | None = None,
+                       offsets: Callable[[], np.ndarray] | None = None):
+    """Every sample once, in order, the last partial batch kept: ``tf.data.Dataset``.
+
+    Unshifted, or moved by ``offsets()`` (n,) bp, asked for anew in every pass over the data (a
+    validation set jittered afresh each epoch: :class:`fiddle_factornet.runs.training.Jitter`).
+    """
 
     def read_batch(index: int, allocate: Allocate):
-        return view.read(samples.take(slice(index * batch_size, (index + 1) * batch_size)), 0,
-                         allocate)
+        rows = slice(index * batch_size, (index + 1) * batch_size)
+        return view.read(samples.take(rows), 0 if offsets is None else offsets()[rows], allocate)
 
     return _to_tf(view, samples, steps(len(samples), batch_size), read_batch, parallel)
 

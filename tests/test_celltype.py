@@ -45,7 +45,10 @@ def test_optional_files_may_be_absent(tmp_path):
     (dict(bigwig="dnase.bw\tNET_fwd\n"), "HepG2/bigwig.txt: stranded track 'NET_fwd' has no partner"),
     (dict(chip="c.narrowPeak.gz\tCTCF\tgone.gz\n"), "HepG2/chip.txt: line 1: gone.gz not found"),
     (dict(chip="c.narrowPeak.gz\tCTCF\nc.narrowPeak.gz\tCTCF\n"), "chip.txt: TF 'CTCF' appears twice"),
-    (dict(meta="abc\tGEPC1\n"), "HepG2/meta.txt: line 1: value 'abc' is not a number"),
+    (dict(meta="abc\tGEPC1\n"), "HepG2/meta.txt: line 1: value 'abc' is not a finite number$"),
+    (dict(meta="0.5\tGEPC1\nnan\tGEPC2\n"), "meta.txt: line 2: value 'nan' is not a finite number$"),
+    (dict(meta="inf\tGEPC1\n"), "HepG2/meta.txt: line 1: value 'inf' is not a finite number$"),
+    (dict(meta="-1e999\tGEPC1\n"), "meta.txt: line 1: value '-1e999' is not a finite number$"),
     (dict(meta="1\tX\n2\tX\n"), "HepG2/meta.txt: feature name 'X' appears twice"),
 ])
 def test_bad_folders_name_the_file(tmp_path, files, message):
@@ -72,3 +75,24 @@ def test_cell_types_used_together_must_agree(tmp_path):
         check_consistent([a, b])
     with pytest.raises(InputError, match="C/meta.txt: meta names"):
         check_consistent([a, c])
+
+
+def test_an_empty_conservative_peak_file_is_one_line(tmp_path):
+    folder = CellTypeFolder.read(make_folder(tmp_path))
+    sizes = ChromSizes(("chr1",), (1000,), "g.sizes")
+    write_bed(folder.path / "c.narrowPeak.gz", [])
+    with pytest.raises(InputError) as error:
+        folder.peaks("CTCF", sizes)
+    assert str(error.value) == (f"{folder.path / 'c.narrowPeak.gz'}: no peaks; a conservative "
+                                "peak file needs peaks (a ChIP-seq experiment without peaks is a "
+                                "mistake)")
+    # peaks only on a chromosome outside the ones used (left out when read)
+    write_bed(folder.path / "c.narrowPeak.gz", [narrowpeak_row("chrY", 100, 300)])
+    with pytest.raises(InputError, match=r"c.narrowPeak.gz: none of its peaks lies on the "
+                                         r"chromosomes used \(chr1 of g.sizes\)$"):
+        folder.peaks("CTCF", sizes)
+    # an empty relaxed file is not refused: the conservative peaks are what is required
+    write_bed(folder.path / "c.narrowPeak.gz", [narrowpeak_row("chr1", 100, 300)])
+    write_bed(folder.path / "r.narrowPeak.gz", [])
+    conservative, relaxed = folder.peaks("CTCF", sizes)
+    assert len(conservative) == 1 and len(relaxed) == 0

@@ -98,14 +98,48 @@ def test_bag(tmp_path):
     assert result.returncode == 0, result.stderr
     # rows in the first file's order; ranks 3, 4, 1, 2 and 1, 2.5, 2.5, 4 by those rows:
     # means 2, 3.25, 1.75, 3 -> (mean - 1) / 3
-    assert gzip.open(out, "rt").read() == ("chr2\t50\t250\t0.333333\n" "chr1\t0\t200\t0.750000\n"
-                                           "chr1\t50\t250\t0.250000\n" "chr2\t0\t200\t0.666667\n")
+    assert gzip.open(out, "rt").read() == (
+        "chr2\t50\t250\t3.33333333e-01\n" "chr1\t0\t200\t7.50000000e-01\n"
+        "chr1\t50\t250\t2.50000000e-01\n" "chr2\t0\t200\t6.66666667e-01\n")
     assert json.loads((tmp_path / "bagged.tab.gz.run.json").read_text())["settings"][
         "input_files"] == [str(predictions), str(other)]
     assert one_line_error(run("ffn-bag", "-i", f"{predictions},{other}", "-o", out), "ffn-bag") == \
         f"{out}: output exists (it is replaced only when asked to) (see -oc)"
     assert run("ffn-bag", "-i", f"{other},{predictions}", "-oc", out).returncode == 0
-    assert gzip.open(out, "rt").read().startswith("chr1\t0\t200\t0.750000\n")
+    assert gzip.open(out, "rt").read().startswith("chr1\t0\t200\t7.50000000e-01\n")
     other.write_text("chr1\t0\t200\t0.5\n" "chr1\t0\t200\t0.5\n")
     assert one_line_error(run("ffn-bag", "-i", f"{predictions},{other}", "-oc", out),
                           "ffn-bag") == f"{other}: chr1:0-200 is listed more than once"
+
+
+def test_bag_keeps_blacklisted_bins_at_zero_and_the_originals_digits_on_request(tmp_path):
+    first, second = tmp_path / "a.tab", tmp_path / "b.tab"
+    first.write_text("chr1\t0\t200\t0\n" "chr1\t50\t250\t0.9\n" "chr2\t0\t200\t0.2\n")
+    second.write_text("chr1\t0\t200\t0.000e+00\n" "chr1\t50\t250\t0.8\n" "chr2\t0\t200\t0.1\n")
+    out = tmp_path / "bagged.tab.gz"
+    result = run("ffn-bag", "-i", f"{first},{second}", "--score_digits", "4", "-o", out)
+    assert result.returncode == 0, result.stderr
+    # means of ranks 1, 3, 2: 0 in both files stays 0, the others (mean - 1) / 2
+    assert gzip.open(out, "rt").read() == ("chr1\t0\t200\t0.000e+00\n" "chr1\t50\t250\t1.000e+00\n"
+                                           "chr2\t0\t200\t5.000e-01\n")
+    assert one_line_error(run("ffn-bag", "-i", f"{first},{second}", "--score_digits", "18", "-oc",
+                              out), "ffn-bag") == (
+        "score digits must be a whole number from 1 to 17 (9 keeps every float32 score), not 18 "
+        "(see --score_digits)")
+    assert "--score_digits" in one_line_error(
+        run("ffn-bag", "-i", f"{first},{second}", "--score_digits", "0", "-oc", out), "ffn-bag")
+
+
+def test_scores_that_are_not_probabilities_are_one_line(tmp_path):
+    predictions, labels = files(tmp_path)
+    for value in ("nan", "inf", "-0.5", "1.5"):
+        bad = tmp_path / f"bad_{value}.tab"
+        bad.write_text(PREDICTIONS.replace("0.100000", value))
+        shown = {"nan": "the score is missing or not a number"}.get(
+            value, f"score {float(value)!r} is not a probability in [0, 1]")
+        expected = f"{bad}: line 3: chr1:50-250: {shown}"
+        assert one_line_error(run("ffn-evaluate", "-i", bad, "-l", labels, "-c", "HepG2"),
+                              "ffn-evaluate") == expected
+        assert one_line_error(run("ffn-bag", "-i", f"{predictions},{bad}", "-o",
+                                  tmp_path / "bag.gz"), "ffn-bag") == expected
+        assert not (tmp_path / "bag.gz").exists()

@@ -67,7 +67,7 @@ def test_predict_then_evaluate_the_held_out_cell_type(trained, small_demo, tmp_p
     assert all(0.0 <= float(r.rsplit("\t", 1)[1]) <= 1.0 for r in rows)
     # the first L = 300 bp of a chromosome are blacklisted: its 6 bins there score 0, rows kept
     assert [r.split("\t")[1:] for r in rows[:6]] == \
-        [[str(s), str(s + 200), "0.000000"] for s in range(0, 300, 50)]
+        [[str(s), str(s + 200), "0.00000000e+00"] for s in range(0, 300, 50)]
     assert max(float(r.split("\t")[3]) for r in rows[6:]) > 0.5
     scores = run("ffn-evaluate", "-i", submission, "-l",
                  small_demo / "factornet/labels/CTCF.test.labels.tsv.gz", "-c", "demoC",
@@ -174,3 +174,38 @@ def test_multi_task_model_predicts_each_tf(small_demo, tmp_path):
                       *genome, "-o", tmp_path / "m2")
     assert "multi-task training (no factor) takes exactly one cell-type folder" in \
         one_line_error(two_folders, "ffn-train")
+
+
+def test_original_defaults_and_their_departures_are_recorded(small_demo, tmp_path):
+    from fiddle_factornet.factornet.annotations import ANNOTATION_FILES
+    from fiddle_factornet.data.writers import write_bed
+
+    annotations = tmp_path / "resources"
+    annotations.mkdir()
+    for i, (_, file) in enumerate(ANNOTATION_FILES):
+        write_bed(annotations / file, [("chr2", 1000 * k + 100 * i, 1000 * k + 100 * i + 300)
+                                       for k in range(5, 100, 7)])
+    factornet = small_demo / "factornet"
+    flags = ["-i", f"{factornet}/demoA", "-f", "CTCF", "--genome", small_demo / "genome/demo.fa",
+             "-g", annotations, "-e", "1", *SMALL_MODEL]
+    clash = run("ffn-train", *flags, "--fast_lstm", "--original", "-o", tmp_path / "x")
+    assert "--fast_lstm sets the LSTM's gates" in one_line_error(clash, "ffn-train")
+    model = tmp_path / "original"
+    trained = run("ffn-train", *flags, "--original", "-o", model)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "no blacklist given" in trained.stderr  # one warning line, and in the record
+    record = json.loads((model / "run.json").read_text())
+    assert record["settings"]["annotate_peaks"] and record["settings"]["blacklist"] is None
+    assert record["warnings"] == ["no blacklist given: only the chromosome ends are left out (the "
+                                  "original always applied FactorNet's blacklist; give 'none' to "
+                                  "say this is intended)"]
+    assert record["architecture"]["recurrent_activation"] == "fiddle_factornet>keras1_hard_sigmoid"
+    assert record["architecture"]["lstm_recurrent_dropout"] == 0.1
+    fast = tmp_path / "fast"
+    trained = run("ffn-train", *flags, "--fast_lstm", "--blacklist", "none", "-o", fast)
+    assert trained.returncode == 0 and "no blacklist given" not in trained.stderr
+    record = json.loads((fast / "run.json").read_text())
+    assert record["settings"]["blacklist"] == "none" and "warnings" not in record
+    assert not record["settings"]["annotate_peaks"]
+    assert (record["architecture"]["recurrent_activation"],
+            record["architecture"]["lstm_recurrent_dropout"]) == ("sigmoid", 0.0)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BIN = Path(__file__).resolve().parents[1] / "bin"
 SMALL = ["--module_filters", "8,4", "--scaffold_filters", "4", "--representation", "50",
          "--n_valid", "150", "--n_test", "150", "-e", "2"]
@@ -24,8 +26,19 @@ def test_train_then_evaluate(small_demo, tmp_path):
     record = json.loads((model / "run.json").read_text())
     assert record["inputs"] == ["dna", "netseq", "rnaseq"] and record["target"] == "tssseq"
     assert record["family"] == "fiddle" and record["command"] == "ffn-fiddle-train"
+    # the original's defaults (issue #10)
+    settings = record["settings"]
+    assert settings["regions"]["non_overlapping"] is True and settings["batch_size"] == 20
+    assert settings["missing"] == "skip" and settings["dna_n"] == 0.25
+    assert settings["curve_every"] == 2000 and record["windows_dropped_missing"] == 0
     assert len((model / "test_regions.bed").read_text().splitlines()) == 150
-    assert (model / "learning_curve.csv").read_text().splitlines()[0] == "samples_seen,train_kl,valid_kl"
+    curve = (model / "learning_curve.csv").read_text().splitlines()
+    assert curve[0] == "samples_seen,train_kl,valid_kl"
+    n_train = record["windows"] - 300
+    seen = [int(line.split(",")[0]) for line in curve[1:]]
+    assert seen == sorted(set(seen)) and n_train in seen and seen[-1] == 2 * n_train
+    within_first = [s for s in seen if s < n_train]  # every 2000 samples, then the epoch's end
+    assert within_first == list(range(2000, n_train, 2000))
     evaluated = run("ffn-fiddle-evaluate", "-m", model, "-o", tmp_path / "eval")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     summary = json.loads((tmp_path / "eval.summary.json").read_text())
@@ -39,6 +52,17 @@ def test_train_then_evaluate(small_demo, tmp_path):
         assert (tmp_path / f"eval.{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = run("ffn-fiddle-evaluate", "-m", model, "-o", tmp_path / "eval")
     assert again.returncode == 2 and "output exists" in again.stderr.strip().splitlines()[-1]
+    # windows of another width than the model's are refused, not re-centred
+    wide = tmp_path / "wide.bed"
+    first = (model / "test_regions.bed").read_text().splitlines()[0].split("\t")
+    wide.write_text("\t".join(first) + "\n" + "\t".join(
+        [first[0], first[1], str(int(first[2]) + 100), *first[3:]]) + "\n")
+    for script in ("ffn-fiddle-evaluate", "ffn-fiddle-importance"):
+        refused = run(script, "-m", model, "--regions", wide, "-o", tmp_path / "wide")
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert refused.stderr.strip().splitlines()[-1].endswith(
+            f"wide.bed: line 2: window {first[0]}:{first[1]}-{int(first[2]) + 100} is 600 bp "
+            "wide, not the model's 500 bp (1 of 2 windows are) (see --regions)"), refused.stderr
 
 
 def test_bad_fiddle_input(small_demo, tmp_path):
@@ -73,7 +97,11 @@ def test_importance_with_controls(small_demo, tmp_path):
     assert header[:5] == ["chrom", "start", "end", "strand", "kl_all"]
     assert "control_target_sufficiency" in header and len(
         (tmp_path / "imp.importance.tsv").read_text().splitlines()) == 151
-    assert "necessity" in result.stdout
+    assert header[5:8] == ["netseq_necessity", "netseq_sufficiency", "netseq_sufficiency_notebook"]
+    assert set(summary["inputs"]["netseq"]) == {"necessity", "sufficiency", "sufficiency_notebook"}
+    assert summary["inputs"]["netseq"]["sufficiency_notebook"] == pytest.approx(
+        1 - summary["inputs"]["netseq"]["sufficiency"])
+    assert "necessity" in result.stdout and "sufficiency_notebook" in result.stdout
 
 
 def test_a_target_without_signal_is_refused(small_demo, tmp_path):
@@ -126,15 +154,27 @@ def test_reload_a_trained_module_frozen(small_demo, tmp_path):
     second = tmp_path / "second"
     result = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs",
                  "netseq,rnaseq", "--reload", first, "--freeze", "--window_step", "40", *SMALL,
-                 "-o", second)
+                 "--overlapping_genes", "--missing", "zero", "--dna_n", "0", "--curve_every", "0",
+                 "--batchsize", "64", "-o", second)
     assert result.returncode == 0, result.stderr[-3000:]
     source = keras.models.load_model(first / "model.keras").get_layer("netseq_module")
     reloaded = keras.models.load_model(second / "model.keras").get_layer("netseq_module")
     assert all(np.array_equal(a, b) for a, b in zip(source.get_weights(), reloaded.get_weights()))
-    assert json.loads((second / "run.json").read_text())["settings"]["regions"]["step"] == 40
+    settings = json.loads((second / "run.json").read_text())["settings"]
+    assert settings["regions"]["step"] == 40 and settings["regions"]["non_overlapping"] is False
+    assert settings["missing"] == "zero" and settings["dna_n"] == 0.0
+    assert settings["curve_every"] == 0 and settings["batch_size"] == 64
+    assert len((second / "learning_curve.csv").read_text().splitlines()) == 1 + 2  # per epoch
     missing = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs", "rnaseq",
                   "--reload", first, "--reload_modules", "mnase", *SMALL, "-o", tmp_path / "third")
     assert missing.returncode == 2 and "has no module for track 'mnase'" in missing.stderr
+    unrelated = run("ffn-fiddle-train", "--manifest", manifest, "--genes", genes, "--inputs",
+                    "dna,rnaseq", "--reload", first, *SMALL, "-o", tmp_path / "fourth")
+    assert unrelated.returncode == 2 and "Traceback" not in unrelated.stderr
+    assert unrelated.stderr.strip().splitlines()[-1].endswith(
+        f"{first}: shares no module with this model: it has modules for netseq, this model's "
+        "inputs are dna, rnaseq (see --reload)"), unrelated.stderr
+    assert not (tmp_path / "fourth").exists()
 
 
 def test_genes_on_unknown_chromosomes_are_refused(small_demo, tmp_path):

@@ -54,7 +54,8 @@ def test_labels_for_one_tf_in_two_cell_types(tmp_path):
 def test_every_tf_of_one_folder(tmp_path):
     sizes = tmp_path / "g.sizes"
     sizes.write_text("chr1\t300\n")
-    a = folder(tmp_path, "A", [("CTCF", [("chr1", 0, 150)], []), ("MAX", [], [("chr1", 290, 300)])])
+    a = folder(tmp_path, "A", [("CTCF", [("chr1", 0, 150)], []),
+                               ("MAX", [("chr1", 295, 300)], [("chr1", 290, 300)])])
     result = run("-i", a, "--genome", sizes, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == \

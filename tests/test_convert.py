@@ -300,4 +300,4 @@ def test_a_converted_original_predicts_with_ffn_predict(small_demo, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     rows = gzip.open(tmp_path / "p.gz", "rt").read().splitlines()
     assert [r.split("\t")[:3] for r in rows] == [l.split("\t") for l in bed.read_text().splitlines()]
-    assert rows[2].endswith("\t0.000000")  # the chromosome's first L bp are blacklisted
+    assert rows[2].endswith("\t0.00000000e+00")  # the chromosome's first L bp are blacklisted

@@ -173,23 +173,46 @@ def rows(*coordinates, values):
 BINS = [("chr1", 0, 200), ("chr1", 50, 250), ("chr2", 0, 200), ("chr2", 50, 250)]
 
 
-def test_submission_round_trip_is_exact_to_six_decimals(tmp_path):
+def test_submission_round_trip_keeps_every_float32_score(tmp_path):
+    """9 significant digits: every float32 probability comes back as itself, tiny ones included
+    (6 fixed decimals made every score under 5e-7 a tie at 0)."""
     rng = np.random.default_rng(0)
     n = 10_000
-    score = np.concatenate([[0.0, 1.0, 0.5, 0.1234565, 1e-7], rng.random(n - 5)])
+    score = np.concatenate([[0.0, 1.0, 0.5, 0.1234565, 1e-7, 3e-9, 2e-30],
+                            rng.random(n - 7) ** 8]).astype(np.float32)
     chrom = np.where(np.arange(n) % 3, "chr1", "chrX")
     start = np.arange(n) * 50
     path = tmp_path / "s.tab.gz"
     assert write_submission(path, chrom, start, start + 200, score, chunk_rows=3000) == n
     lines = gzip.open(path, "rt").read().splitlines()
-    assert lines[:3] == ["chrX\t0\t200\t0.000000", "chr1\t50\t250\t1.000000",
-                         "chr1\t100\t300\t0.500000"]
+    assert lines[:7] == ["chrX\t0\t200\t0.00000000e+00", "chr1\t50\t250\t1.00000000e+00",
+                         "chr1\t100\t300\t5.00000000e-01", "chrX\t150\t350\t1.23456500e-01",
+                         "chr1\t200\t400\t1.00000001e-07", "chr1\t250\t450\t3.00000003e-09",
+                         "chrX\t300\t500\t2.00000001e-30"]
+    assert [line.split("\t")[3] for line in lines] == ["%.8e" % v for v in score.tolist()]
     table = read_submission(path)
     assert table["chrom"].tolist() == chrom.tolist()
     assert (table["start"].to_numpy() == start).all() and (table["end"].to_numpy() == start + 200).all()
-    assert (table["score"].to_numpy() == np.rint(score * 1e6) / 1e6).all()
+    assert (table["score"].to_numpy().astype(np.float32) == score).all()
+    assert len(np.unique(table["score"])) == len(np.unique(score))  # no new ties
     with pytest.raises(InputError, match="output exists"):
         write_submission(path, chrom, start, start + 200, score)
+
+
+def test_submission_with_the_originals_four_digits(tmp_path):
+    path = tmp_path / "s.tab.gz"
+    score = np.float32([0.0, 1.0, 0.123456, 4.99996e-7])
+    write_submission(path, ["chr1"] * 4, [0, 50, 100, 150], [200, 250, 300, 350], score,
+                     score_digits=4)
+    assert [line.split("\t")[3] for line in gzip.open(path, "rt").read().splitlines()] == [
+        "0.000e+00", "1.000e+00", "1.235e-01", "5.000e-07"]  # pandas' float_format='%.3e'
+    for digits in (0, 18, 2.5):
+        with pytest.raises(InputError, match=f"score digits must be a whole number from 1 to 17 "
+                                             f"\\(9 keeps every float32 score\\), not {digits}$"
+                           ) as error:
+            write_submission(tmp_path / "t.gz", ["chr1"], [0], [200], [0.5], score_digits=digits)
+        assert error.value.setting == "score_digits"
+    assert not (tmp_path / "t.gz").exists()
 
 
 def test_submission_scores_must_be_probabilities(tmp_path):
@@ -200,7 +223,8 @@ def test_submission_scores_must_be_probabilities(tmp_path):
 
 def test_bad_submission_files(tmp_path):
     nan = write_text(tmp_path / "nan.tab", rows(*BINS[:2], values=["0.5", "nan"]))
-    with pytest.raises(InputError, match="nan.tab: chr1:50-250: the score is missing or not a number"):
+    with pytest.raises(InputError, match="nan.tab: line 2: chr1:50-250: the score is missing or "
+                                         "not a number$"):
         read_submission(nan)
     short = write_text(tmp_path / "short.tab", "chr1\t0\t200\n")
     with pytest.raises(InputError, match=r"short.tab: not a submission \(chrom, start, end, "
@@ -217,6 +241,17 @@ def test_bad_submission_files(tmp_path):
         read_submission(no_chrom)
     with pytest.raises(InputError, match="nowhere.gz: prediction file not found"):
         read_submission(tmp_path / "nowhere.gz")
+
+
+@pytest.mark.parametrize("value, shown", [("inf", "inf"), ("-Inf", "-inf"), ("1e999", "inf"),
+                                          ("-0.25", "-0.25"), ("1.5", "1.5"), ("1.0000001", "1.0000001")])
+def test_submission_scores_that_are_not_probabilities_are_one_line(tmp_path, value, shown):
+    path = write_text(tmp_path / "p.tab.gz", "track name=x\n" + rows(*BINS, values=[
+        "0.5", "0", "1", value]))
+    with pytest.raises(InputError) as error:
+        read_submission(path)
+    assert str(error.value) == (f"{path}: line 5: chr2:50-250: score {shown} is not a probability "
+                                "in [0, 1]")
 
 
 LABEL_TSV = ("chr\tstart\tstop\tHepG2\tK562\n"
@@ -350,11 +385,43 @@ def test_bag_submissions_keeps_the_first_files_order(tmp_path):
     b = write_text(tmp_path / "b.gz", rows(*BINS[::-1], values=[0.8, 0.8, 0.2, 0.3]))
     out = tmp_path / "bag.gz"
     assert bag_submissions([a, b], out) == 4
-    assert gzip.open(out, "rt").read() == ("chr1\t0\t200\t0.166667\n" "chr1\t50\t250\t0.250000\n"
-                                           "chr2\t0\t200\t0.666667\n" "chr2\t50\t250\t0.916667\n")
+    assert gzip.open(out, "rt").read() == (
+        "chr1\t0\t200\t1.66666667e-01\n" "chr1\t50\t250\t2.50000000e-01\n"
+        "chr2\t0\t200\t6.66666667e-01\n" "chr2\t50\t250\t9.16666667e-01\n")
     with pytest.raises(InputError, match="bag.gz: output exists"):
         bag_submissions([a, b], out)
     c = write_text(tmp_path / "c.gz", rows(*BINS[:3], values=[0.1, 0.2, 0.3]))
     with pytest.raises(InputError, match="a.gz: chr2:50-250 has no row in .*c.gz"):
         bag_submissions([a, c], tmp_path / "bag2.gz")
     assert not (tmp_path / "bag2.gz").exists()
+
+
+def test_rank_average_keeps_bins_zero_in_every_input_at_zero():
+    """Blacklisted bins (0 in every submission) stay 0; the others keep their rescaled mean
+    ranks, all above 0, in the same order."""
+    a = np.array([0.0, 0.0, 0.4, 0.0, 0.9, 0.2])
+    b = np.array([0.0, 0.3, 0.0, 0.0, 0.8, 0.1])
+    # ranks [2, 2, 5, 2, 6, 4] and [2, 5, 2, 2, 6, 4]; means [2, 3.5, 3.5, 2, 6, 4]; / 5 after - 1
+    bagged = rank_average([a, b])
+    assert bagged.tolist() == [0.0, 0.5, 0.5, 0.0, 1.0, 0.6]
+    assert rank_average([np.zeros(3), np.zeros(3)]).tolist() == [0, 0, 0]
+    assert rank_average([np.zeros(1)]).tolist() == [0.0]
+    rng = np.random.default_rng(5)
+    scores = [np.where(rng.random(1000) < 0.3, 0.0, rng.random(1000)) for _ in range(3)]
+    scores[1][:50] = scores[2][:50] = scores[0][:50] = 0.0
+    bagged, before = rank_average(scores), np.mean([average_ranks(s) for s in scores], axis=0)
+    zero = np.logical_and.reduce([s == 0 for s in scores])
+    assert (bagged[zero] == 0).all() and (bagged[~zero] > 0).all()
+    assert np.array_equal(np.argsort(bagged, kind="stable"), np.argsort(before, kind="stable"))
+
+
+def test_bagged_blacklisted_bins_are_written_as_zero(tmp_path):
+    a = write_text(tmp_path / "a.gz", rows(*BINS, values=["0", "0.5", "0.25", "0"]))
+    b = write_text(tmp_path / "b.gz", rows(*BINS, values=["0.000e+00", "0.7", "0.1", "0.3"]))
+    out = tmp_path / "bag.gz"
+    bag_submissions([a, b], out, score_digits=4)
+    # ranks [1.5, 4, 3, 1.5] and [1, 4, 2, 3]: row 0 is 0 in both; the rest (mean - 1) / 3
+    assert gzip.open(out, "rt").read() == (
+        "chr1\t0\t200\t0.000e+00\n" "chr1\t50\t250\t1.000e+00\n"
+        "chr2\t0\t200\t5.000e-01\n" "chr2\t50\t250\t4.167e-01\n")
+    assert json.loads((tmp_path / "bag.gz.run.json").read_text())["settings"]["score_digits"] == 4

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from fiddle_factornet.factornet.model import HARD_SIGMOID_NAME, FactorNetConfig, build_factornet
+from fiddle_factornet.factornet.model import FactorNetConfig, build_factornet
 from fiddle_factornet.factornet.motifs import inject_pwm, log_odds, read_meme
 from fiddle_factornet.data.genome import encode, onehot
 
@@ -21,8 +21,7 @@ VARIANTS = {
     "gencode": FactorNetConfig(**SMALL, n_annotations=6),
     "meta_gencode_multitask": FactorNetConfig(**SMALL, n_meta=3, n_annotations=6, n_tasks=4),
     "dna_only": FactorNetConfig(**{**SMALL, "n_tracks": 0}),
-    "recurrent_dropout": FactorNetConfig(**SMALL, lstm_recurrent_dropout=0.1),
-    "keras1_gates": FactorNetConfig(**SMALL, recurrent_activation=HARD_SIGMOID_NAME),
+    "fast_lstm": FactorNetConfig(**SMALL).fast_lstm(),
 }
 
 

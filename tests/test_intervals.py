@@ -47,6 +47,7 @@ def test_non_primary_chromosomes_are_dropped(tmp_path):
     ([("chr1", 0, 10), ("chr9", 0, 10)], r"chromosome 'chr9' is not in the genome \(test.sizes\)"),
     ([("1", 0, 10)], "chromosome '1' .*add the 'chr' prefix"),
     ([("chr1", 0, 10), ("chr2", 400, 501)], r"line 3: end 501 is past the end of chr2 \(500 bp"),
+    ([("chr2", 600, 800)], r"line 2: end 800 is past the end of chr2 \(500 bp"),  # wholly outside
 ])
 def test_bad_lines_are_named(tmp_path, rows, message):
     """Line numbers count from the top of the file, header line included."""

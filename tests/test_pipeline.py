@@ -157,7 +157,7 @@ def fiddle_view(files, length=60):
     stranded = TrackInput("net", (TrackSet([files["plus"], files["minus"]], ["net_fwd", "net_rev"]),))
     merged = TrackInput("pos", (TrackSet([files["pos"]], ["pos"]),))
     target = TrackInput("tss", (TrackSet([files["plus"], files["minus"]], ["tss_fwd", "tss_rev"]),))
-    return FiddleView(Genome(files["fasta"]), (stranded, merged), target, length)
+    return FiddleView(Genome(files["fasta"]), (stranded, merged), target, length, dna_n=0.0)
 
 
 def test_fiddle_minus_strand_samples_are_in_the_gene_s_orientation(files):

@@ -46,3 +46,35 @@ def test_hepg2_chr22_labels_match_bedtools():
               for j, tf in enumerate(folder.tfs)}
     assert counts == BEDTOOLS_COUNTS
     assert not np.isin(labels, [0, 1, 2], invert=True).any()
+
+
+def test_hepg2_ctcf_positives_have_the_original_s_shift_range():
+    """Every conservative CTCF peak clear of the blacklist is a positive (short ones included),
+    centred on ``mid = (start + stop) // 2``, moving by up to the original's
+    ``peak_stop - (mid - 100) - 75 - 1``, computed here from the file's own lines."""
+    import gzip
+
+    from fiddle_factornet.data.intervals import IntervalSet
+    from fiddle_factornet.factornet.bins import make_blacklist
+    from fiddle_factornet.factornet.samplers import peak_positives
+
+    sizes = ChromSizes.read(REFERENCE / "resources" / "hg19.autoX.chrom.sizes")
+    folder = CellTypeFolder.read(REFERENCE / "data" / "HepG2", allow_missing_relaxed=True,
+                                 need_bigwigs=False)
+    conservative, _ = folder.peaks("CTCF", sizes)
+    blacklist = make_blacklist(IntervalSet.read(REFERENCE / "resources" / "blacklist.bed.gz",
+                                                sizes), sizes, 1000)
+    positives = peak_positives(BinGrid(sizes), conservative, sizes.names, blacklist, 0, 76)
+    with gzip.open(folder.chip_for("CTCF").conservative, "rt") as handle:
+        rows = [line.split("\t")[:3] for line in handle]
+    chrom = np.array([r[0] for r in rows])
+    start, stop = np.array([[int(r[1]), int(r[2])] for r in rows]).T
+    clear = ~np.concatenate([blacklist.overlaps(c, start[chrom == c], stop[chrom == c])
+                             for c in sizes.names])  # the file's order is by chromosome here
+    order = np.concatenate([np.flatnonzero(chrom == c) for c in sizes.names])
+    start, stop = start[order][clear], stop[order][clear]
+    mid = (start + stop) // 2
+    assert len(positives) == len(start) > 40_000
+    assert positives.start.tolist() == (mid - 100).tolist()
+    assert positives.shift.tolist() == (stop - (mid - 100) - 75 - 1).tolist()
+    assert (stop - start < 101).sum() > 3000  # short peaks are positives too

@@ -27,7 +27,7 @@ from fiddle_factornet.data.splits import ChromSplit
 from fiddle_factornet.data.tracks import TrackSet
 from fiddle_factornet.data.writers import narrowpeak_row, write_bed, write_bigwig, write_fasta
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.factornet.bins import LABEL_A, LABEL_B, LABEL_U, BinGrid, label_bins
+from fiddle_factornet.factornet.bins import LABEL_B, BinGrid, label_bins
 from fiddle_factornet.factornet.evaluation import read_labels, read_submission
 from fiddle_factornet.factornet.samplers import MultiTaskSampler, SingleTaskSampler, TFPeaks
 from fiddle_factornet.factornet.view import FactorNetView
@@ -387,7 +387,8 @@ def peak_files(tmp_path):
 def test_empty_conservative_peaks_at_training_are_one_line(peak_files):
     grid, none = BinGrid(SIZES), IntervalSet({})
     empty, peaks = (TFPeaks(read_bed(peak_files[name], SIZES)) for name in ("empty", "peaks"))
-    message = f"^{peak_files['empty']}: no peaks; training needs conservative peaks$"
+    message = (f"^{peak_files['empty']}: no peaks; a conservative peak file needs peaks \\(a "
+               "ChIP-seq experiment without peaks is a mistake\\)$")
     with pytest.raises(InputError, match=message):
         SingleTaskSampler(grid, [peaks, empty], SPLIT, none)
     with pytest.raises(InputError, match=message):
@@ -412,14 +413,27 @@ def test_chromosomes_without_peaks_are_fine(peak_files):
     assert (np.asarray(multi.positives.chrom_names)[multi.positives.chrom] == "chr2").all()
 
 
-def test_labels_from_an_empty_peak_file_stay_correct(peak_files):
+def test_labelling_with_an_empty_conservative_peak_file_is_one_line(peak_files, tmp_path):
+    """No conservative peaks is a mistake, not all-U labels: ffn-labels stops in one line naming
+    the file. An empty relaxed file is the conservative peaks standing in alone."""
+    cell = tmp_path / "A"
+    cell.mkdir()
+    (cell / "chip.txt").write_text(f"{peak_files['empty']}\tCTCF\t{peak_files['peaks']}\n")
+    sizes = tmp_path / "g.sizes"
+    sizes.write_text("".join(f"{n}\t{s}\n" for n, s in zip(SIZES.names, SIZES.lengths)))
+    out = tmp_path / "CTCF.labels.tsv.gz"
+    result = subprocess.run([sys.executable, str(BIN / "ffn-labels"), "-i", str(cell), "-f", "CTCF",
+                             "--genome", str(sizes), "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"ffn-labels: error: {peak_files['empty']}: no peaks; a conservative peak file needs "
+        "peaks (a ChIP-seq experiment without peaks is a mistake)")
+    assert not out.exists()
     grid = BinGrid(SIZES)
     empty, peaks = (read_bed(peak_files[name], SIZES) for name in ("empty", "peaks"))
-    labels = label_bins(grid, [(empty, None), (empty, peaks), (peaks, None)])
-    assert (labels[:, 0] == LABEL_U).all()
-    assert set(np.unique(labels[:, 1])) == {LABEL_U, LABEL_A}  # relaxed peaks make A only
-    assert (labels[:, 2] == LABEL_B).sum() > 0
-    assert np.array_equal(labels[:, 1] == LABEL_A, labels[:, 2] != LABEL_U)
+    labels = label_bins(grid, [(peaks, empty), (peaks, None)])
+    assert (labels[:, 0] == LABEL_B).sum() > 0 and np.array_equal(labels[:, 0], labels[:, 1])
 
 
 # --- the same, through the commands a user runs ---------------------------------------------------
@@ -427,12 +441,38 @@ def test_labels_from_an_empty_peak_file_stay_correct(peak_files):
 BIN = Path(__file__).resolve().parents[1] / "bin"
 
 
-def _predict(demo, cell, model, out):
+def _predict(demo, cell, model, out, regions=None):
+    regions = regions or demo / "factornet/regions/test_regions.blacklistfiltered.bed.gz"
     return subprocess.run(
         [sys.executable, str(BIN / "ffn-predict"), "-i", str(cell), "-m", str(model), "-f", "CTCF",
-         "-b", str(demo / "factornet/regions/test_regions.blacklistfiltered.bed.gz"),
-         "--genome", str(demo / "genome/demo.fa"), "--cache", "false", "-o", str(out)],
+         "-b", str(regions), "--genome", str(demo / "genome/demo.fa"), "--cache", "false",
+         "-o", str(out)],
         capture_output=True, text=True, timeout=300)
+
+
+def _last_error_line(result, command):
+    """The one error line of a command that failed on bad input (exit 2, no traceback)."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"{command}: error: "), line
+    return line[len(f"{command}: error: "):]
+
+
+def _cell_copy(demo, path, dgf=None, meta=None):
+    """demoC copied to ``path`` (bigWigs by absolute path), its DGF track replaced by the bigWig
+    ``dgf`` and its meta.txt by the text ``meta`` when given."""
+    import shutil
+
+    source = demo / "factornet/demoC"
+    cell = Path(shutil.copytree(source, path))
+    listed = [line.split("\t") for line in (cell / "bigwig.txt").read_text().splitlines()]
+    (cell / "bigwig.txt").write_text("".join(
+        f"{dgf if dgf is not None and name == 'DGF' else (source / file).resolve()}\t{name}\n"
+        for file, name in listed))
+    if meta is not None:
+        (cell / "meta.txt").write_text(meta)
+    return cell
 
 
 def _model_folder(path, n_meta=0):
@@ -480,3 +520,82 @@ def test_a_truncated_bigwig_at_prediction_is_one_line_not_a_hang(small_demo, tmp
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ffn-predict: error: ") and "DGF.bw" in last, last
     assert not (tmp_path / "p.gz").exists()
+
+
+# --- silently wrong results no more: regions past a chromosome, NaN meta values, bigWigs named
+# for another genome -------------------------------------------------------------------------------
+
+
+def test_prediction_regions_past_a_chromosome_or_empty_are_one_line(small_demo, tmp_path):
+    from fiddle_factornet.factornet.prediction import predict_regions
+
+    model = _model_folder(tmp_path / "model")
+    genome = small_demo / "genome/demo.fa"
+    cases = {  # chr8 is 40,000 bp long in the small demo
+        "chr1\t0\t200\nchr8\t39900\t40100\n":
+            "line 2: chr8:39900-40100 ends past the end of chr8 (40000 bp in {genome})",
+        "chr8\t50000\t50200\n": "line 1: chr8:50000-50200 ends past the end of chr8 (40000 bp in "
+                                 "{genome})",
+        "track name=r\nchr1\t0\t200\nchr2\t100\t100\n":
+            "line 3: chr2:100-100 is empty: a region needs start < end",
+    }
+    for i, (text, message) in enumerate(cases.items()):
+        bed = tmp_path / f"r{i}.bed"
+        bed.write_text(text)
+        with pytest.raises(InputError) as error:
+            predict_regions(model, small_demo / "factornet/demoC", "CTCF", bed, tmp_path / "p.gz",
+                            str(genome), cache=False)
+        assert str(error.value) == f"{bed}: " + message.format(genome=genome)
+        assert not (tmp_path / "p.gz").exists()
+    bed = tmp_path / "r0.bed"
+    result = _predict(small_demo, small_demo / "factornet/demoC", model, tmp_path / "p.gz", bed)
+    assert _last_error_line(result, "ffn-predict") == (
+        f"{bed}: line 2: chr8:39900-40100 ends past the end of chr8 (40000 bp in {genome})")
+    assert not (tmp_path / "p.gz").exists()
+    # regions that fit, written with the original's 4 significant digits ('%.3e')
+    bed.write_text("chr1\t0\t200\nchr8\t39800\t40000\nchr8\t20000\t20200\n")
+    result = subprocess.run(
+        [sys.executable, str(BIN / "ffn-predict"), "-i", str(small_demo / "factornet/demoC"),
+         "-m", str(model), "-f", "CTCF", "-b", str(bed), "--genome", str(genome), "--cache",
+         "false", "--score_digits", "4", "-o", str(tmp_path / "p.gz")],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = gzip.open(tmp_path / "p.gz", "rt").read().splitlines()
+    scores = [line.split("\t")[3] for line in lines]
+    assert scores[:2] == ["0.000e+00", "0.000e+00"]  # the first and last L bp: blacklisted
+    assert re.fullmatch(r"[1-9]\.\d{3}e[-+]\d\d", scores[2]), scores
+
+
+def test_nan_meta_values_at_prediction_are_one_line(small_demo, tmp_path):
+    cell = _cell_copy(small_demo, tmp_path / "demoC", meta="0.5\tGEPC1\nnan\tGEPC2\n")
+    result = _predict(small_demo, cell, _model_folder(tmp_path / "model"), tmp_path / "p.gz")
+    assert _last_error_line(result, "ffn-predict") == (
+        f"{cell}/meta.txt: line 2: value 'nan' is not a finite number")
+
+
+def _ensembl_named_bigwig(demo, path):
+    """demoC's DNase bigWig with Ensembl chromosome names (1, 2, 8, ... without 'chr')."""
+    import pyBigWig
+
+    source = pyBigWig.open(str((demo / "factornet/demoC/DNase.bw").resolve()))
+    chroms = source.chroms()
+    values = {name[3:]: np.nan_to_num(np.asarray(source.values(name, 0, size)))
+              for name, size in chroms.items()}
+    return write_bigwig(path, [(name[3:], size) for name, size in chroms.items()], values)
+
+
+def test_bigwig_named_without_chr_is_one_line_at_prediction_and_training(small_demo, tmp_path):
+    bigwig = _ensembl_named_bigwig(small_demo, tmp_path / "ensembl.bw")
+    cell = _cell_copy(small_demo, tmp_path / "demoC", dgf=bigwig)
+    genome = small_demo / "genome/demo.fa"
+    expected = (f"{bigwig}: chromosome '1' is not in the genome ({genome}); the genome calls it "
+                "'chr1': add the 'chr' prefix to the file's names")
+    result = _predict(small_demo, cell, _model_folder(tmp_path / "model"), tmp_path / "p.gz")
+    assert _last_error_line(result, "ffn-predict") == expected
+    assert not (tmp_path / "p.gz").exists()
+    train = subprocess.run(
+        [sys.executable, str(BIN / "ffn-train"), "-i", str(cell), "-f", "CTCF", "--genome",
+         str(genome), "--cache", "false", "-e", "1", "-o", str(tmp_path / "trained")],
+        capture_output=True, text=True, timeout=300)
+    assert _last_error_line(train, "ffn-train") == expected
+    assert not (tmp_path / "trained").exists()

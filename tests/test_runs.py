@@ -240,3 +240,18 @@ def test_a_fiddle_folder_of_the_earlier_layout_reads_as_a_record(tmp_path):
                                          "regions": {"length": 500, "step": 20}}
     assert folder.record["inputs"] == ["netseq"] and folder.record["target"] == "tssseq"
     assert folder.architecture["length"] == 500
+
+
+def test_validation_jitter_is_drawn_afresh_for_every_epoch():
+    from fiddle_factornet.data.samples import Samples
+    from fiddle_factornet.runs.training import Jitter
+
+    samples = Samples.build(("chr1",), 0, np.arange(0, 40_000, 100), np.arange(200, 40_200, 100),
+                            np.repeat([0, 20], 200), 0, np.zeros((400, 1)))
+    jitter = Jitter(samples, seed=3)
+    moves = []
+    for epoch in (0, 1, 0):
+        jitter.on_epoch_begin(epoch)
+        moves.append(jitter.offsets().copy())
+    assert (moves[0][:200] == 0).all() and np.abs(moves[0][200:]).max() == 20
+    assert not np.array_equal(moves[0], moves[1]) and np.array_equal(moves[0], moves[2])

@@ -39,16 +39,31 @@ def bins_overlap(samples, intervals):
                      zip(names, samples.start, samples.end)], dtype=bool)
 
 
-def test_positives_centred_on_peak_midpoints_with_their_shift_range():
+def test_positives_centred_on_peak_midpoints_with_the_original_s_shift_range():
     table = frame([("chr2", 5000, 5196), ("chr2", 6000, 6050), ("chr2", 20_500, 20_700),
                    ("chr3", 100_00, 10_301), ("chr1", 7000, 7200)])
-    positives = peak_positives(GRID, table, ["chr2", "chr3"], BLACKLIST, cell=2, shift_margin=75)
-    # 6000-6050 is too short to make its bin bound; 20500-20700 touches the blacklist; chr1 not asked
-    assert positives.start.tolist() == [4998, 10_050] and positives.end.tolist() == [5198, 10_250]
-    assert positives.shift.tolist() == [23, 75]  # half-width minus 75
-    assert positives.cell.tolist() == [2, 2] and positives.targets.tolist() == [[1.0], [1.0]]
-    fixed = peak_positives(GRID, table, ["chr2"], BLACKLIST, cell=0, shift_margin=None)
-    assert fixed.shift.tolist() == [0]
+    positives = peak_positives(GRID, table, ["chr2", "chr3"], BLACKLIST, cell=2, shift_end_margin=76)
+    # every peak is kept, however short; 20500-20700 touches the blacklist; chr1 not asked
+    assert positives.start.tolist() == [4998, 5925, 10_050]
+    assert positives.end.tolist() == [5198, 6125, 10_250]
+    # the original's peak_stop - start - 75 - 1, start = mid - 100, mid = (start + stop) // 2
+    assert positives.shift.tolist() == [5196 - 4998 - 76, 6050 - 5925 - 76, 10_301 - 10_050 - 76]
+    assert positives.cell.tolist() == [2, 2, 2] and positives.targets.tolist() == [[1.0]] * 3
+    fixed = peak_positives(GRID, table, ["chr2"], BLACKLIST, cell=0, shift_end_margin=None)
+    assert fixed.shift.tolist() == [0, 0]
+
+
+def test_positive_annotations_over_the_bin_or_the_whole_peak():
+    from fiddle_factornet.factornet.annotations import Annotations
+
+    cpg = IntervalSet.from_arrays(["chr2"], [5400], [5500])  # inside the peak, outside its bin
+    annotations = Annotations(("cpg",), (cpg,))
+    table = frame([("chr2", 5000, 5600)])
+    over_bin = peak_positives(GRID, table, ["chr2"], BLACKLIST, 0, 76, annotations)
+    over_peak = peak_positives(GRID, table, ["chr2"], BLACKLIST, 0, 76, annotations, True)
+    assert over_bin.start.tolist() == over_peak.start.tolist() == [5200]
+    assert over_bin.extras["annotations"].tolist() == [[0.0]]
+    assert over_peak.extras["annotations"].tolist() == [[1.0]]
 
 
 def test_windows_are_centred_on_the_bin():
@@ -66,23 +81,33 @@ def test_keyed_permutation_is_a_permutation(n):
         assert not np.array_equal(image, keyed_permutation(np.arange(n, dtype=np.uint64), n, (6, 1)))
 
 
-def test_negative_pool_draws_fresh_bins_and_warns_when_used_up(caplog):
-    excluded = IntervalSet.from_arrays(["chr3"], [0], [35_000])  # leaves bins starting 35000..39800
+def test_negative_pool_draws_apart_windows_at_any_base_and_warns_when_used_up(caplog):
+    # windows of chr3 (40 kbp) that avoid [0, 35000) and [36000, 36500): starts 35000..35800 and
+    # 36500..39800, 801 + 3301 of them; 200 bp slots from a random phase: 4 or 5, and 16 or 17
+    excluded = IntervalSet.from_arrays(["chr3", "chr3"], [0, 36_000], [35_000, 36_500])
     pool = NegativePool(GRID, ["chr3"], excluded, key=(1,))
-    assert pool.size == (39_800 - 35_000) // 50 + 1
-    draws = [pool.draw(epoch, 30) for epoch in range(3)]
-    all_bins = np.concatenate(draws)
-    assert len(np.unique(all_bins)) == 90  # no repeats within or across epochs
-    _, starts = GRID.locate(all_bins)
-    assert starts.min() >= 35_000
+    assert pool.size == 801 + 3301 and 20 <= pool.slots <= 22
+    draws = [pool.draw(epoch, 5, cell=1, n_tasks=2) for epoch in range(4)]
+    windows = Samples.concat(draws)
+    order = np.argsort(windows.start)
+    assert (np.diff(windows.start[order]) >= 200).all()  # no two overlap, within or across epochs
+    assert not bins_overlap(windows, excluded).any()
+    assert draws[0].targets.shape == (5, 2) and (draws[0].targets == 0).all()
+    assert (draws[0].cell == 1).all() and (draws[0].end - draws[0].start == 200).all()
+    phases = {NegativePool(GRID, ["chr3"], excluded, key=(k,)).slot_windows(np.zeros(1, int))[1][0]
+              for k in range(20)}
+    assert len(phases) > 10  # at any base, not on a fixed grid
     with caplog.at_level(logging.WARNING):
-        pool.draw(4, 30)  # 97 // 30 = 3 epochs a cycle: epoch 4 starts the second cycle
-    assert "are used up after 3 epochs" in caplog.text
-    with pytest.raises(InputError, match="only 97 bins of chr3 are free of peaks and blacklist; "
-                                         "98 negatives are needed"):
-        pool.draw(0, 98)
-    again = pool.draw(7, 200, replace=True)
-    assert len(again) == 200 and np.array_equal(again, pool.draw(7, 200, replace=True))
+        pool.draw(pool.slots // 5, 5, 0, 1)  # the first epoch of the second cycle
+    assert f"are used up after {pool.slots // 5} epochs" in caplog.text
+    with pytest.raises(InputError, match=f"only {pool.slots} non-overlapping windows of chr3 are "
+                                         f"free of peaks and blacklist; {pool.slots + 1} negatives"):
+        pool.draw(0, pool.slots + 1, 0, 1)
+    again = pool.draw(7, 9000, 0, 1, shift=20, replace=True)  # multi-task: with replacement
+    assert len(again) == 9000 and (again.shift == 20).all()
+    assert len(np.unique(again.start)) > 3000 and (again.start % 50 != 0).mean() > 0.9
+    assert not bins_overlap(again.take(slice(0, 500)), excluded).any()
+    assert np.array_equal(again.start, pool.draw(7, 9000, 0, 1, replace=True).start)
 
 
 def single_task(seed=420, n=2, cells=(1, 2), valid_cells=None):
@@ -137,9 +162,18 @@ def test_cross_cell_type_validation_numbers_its_cells_after_the_training_ones():
     assert set(sampler.epoch(0).cell.tolist()) == {0, 1}
 
 
-def test_multi_task_positives_targets_and_negatives():
+def test_multi_task_positives_come_from_the_union_of_the_tfs_peaks():
+    # 80 bp of TF a and 90 bp of TF b: their union covers 150 bp of the bin at 5000, neither 101
+    a = TFPeaks(frame([("chr2", 5000, 5080), ("chr11", 5000, 5300)]))
+    b = TFPeaks(frame([("chr2", 5060, 5150), ("chr11", 9000, 9300)]))
+    sampler = MultiTaskSampler(GRID, [a, b], SPLIT, BLACKLIST, SamplingConfig(seed=1))
+    assert sampler.positives.start.tolist() == [4950, 5000]  # 4950: 130 bp of the union
+    assert sampler.positives.targets.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_multi_task_positives_targets_and_negatives_as_the_original():
     tfs = [random_peaks(1, n=30), random_peaks(2, n=30)]
-    config = SamplingConfig(seed=3)
+    config = SamplingConfig(seed=3, negatives_per_positive=5)  # ignored in multi-task
     sampler = MultiTaskSampler(GRID, tfs, SPLIT, BLACKLIST, config)
     labels = label_bins(GRID, [(t.conservative, t.relaxed) for t in tfs])
     bound = labels == LABEL_B
@@ -147,17 +181,24 @@ def test_multi_task_positives_targets_and_negatives():
     for name in ("chr2", "chr3"):
         train[GRID.chrom_slice(name)] = True
     black = GRID.covered_by_set(BLACKLIST)
-    expected = np.flatnonzero(bound.any(1) & train & ~black)
+    union = IntervalSet.from_frame(pd.concat([t.conservative for t in tfs]))
+    covered = GRID.covered_by_set(union, min_overlap=101)  # by one interval of the merged union
+    expected = np.flatnonzero(covered & train & ~black)
     positives = sampler.positives
     index = GRID.offsets[positives.chrom] + positives.start // 50
     assert index.tolist() == expected.tolist()
     assert np.array_equal(positives.targets, bound[expected].astype(np.float32))  # ambiguous -> 0
     epoch = sampler.epoch(0)
+    assert (epoch.shift == 20).all()  # every window jittered by up to 20 bp
     negatives = epoch.take(slice(len(positives), None))
     assert len(negatives) == len(positives) and (negatives.targets == 0).all()
-    not_negative = BLACKLIST.union(*(t.not_negative(200, GRID) for t in tfs))
-    assert not bins_overlap(negatives, not_negative).any()
+    conservative_only = BLACKLIST.union(*(t.not_negative(200, GRID, relaxed=False) for t in tfs))
+    assert not bins_overlap(negatives, conservative_only).any()
+    relaxed = BLACKLIST.union(*(t.not_negative(200, GRID) for t in tfs))
+    many = sampler._pool.draw(0, 20_000, 0, 2, replace=True)  # ambiguous bins may be negatives
+    assert bins_overlap(many.take(slice(0, 2000)), relaxed).any()
     assert np.array_equal(sampler.epoch(5).start, MultiTaskSampler(GRID, tfs, SPLIT, BLACKLIST,
                                                                    config).epoch(5).start)
     valid = sampler.validation()
     assert set(np.array(valid.chrom_names)[valid.chrom]) == {"chr11"}
+    assert (valid.shift == 20).all() and len(valid) % 2 == 0  # as many negatives as positives

@@ -6,7 +6,7 @@ import pyBigWig
 import pytest
 
 from fiddle_factornet.errors import InputError
-from fiddle_factornet.data.genome import Windows
+from fiddle_factornet.data.genome import ChromSizes, Windows
 from fiddle_factornet.data.tracks import TrackSet, reverse_complement_order
 from fiddle_factornet.data.writers import write_bigwig
 
@@ -147,3 +147,71 @@ def test_a_chromosome_without_any_data_reads_as_zeros(tmp_path, cache):
     path = write_bigwig(tmp_path / "e.bw", [("chr1", 10), ("chr2", 10)], {"chr2": np.ones(10)})
     w = Windows(("chr1", "chr2"), np.array([0, 1]), np.array([2, 2]), 4)
     assert TrackSet([path], cache=cache).rows(w)[..., 0].tolist() == [[0, 0, 0, 0], [1, 1, 1, 1]]
+
+
+# --- bigWigs checked against the genome -------------------------------------------------------
+
+GENOME = ChromSizes(("chr1", "chr2", "chr3", "chr4", "chrM", "chr1_random"), (50,) * 6, "g.sizes")
+
+
+def _bigwig_of(tmp_path, name, chroms):
+    return write_bigwig(tmp_path / name, [(c, 50) for c in chroms], {c: np.ones(50) for c in chroms})
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_bigwig_chr_prefix_differing_from_the_genome_is_one_line(tmp_path, cache, cache_dir):
+    path = _bigwig_of(tmp_path, "ensembl.bw", ["1", "2", "3", "4"])
+    with pytest.raises(InputError) as error:
+        TrackSet([path], cache=cache, sizes=GENOME)
+    assert str(error.value) == (f"{path}: chromosome '1' is not in the genome (g.sizes); the "
+                                "genome calls it 'chr1': add the 'chr' prefix to the file's names")
+    assert not list(cache_dir.glob("*.bin"))  # refused before any cache is built
+    genome = ChromSizes(("1", "2"), (50, 50), "ensembl.sizes")
+    with pytest.raises(InputError, match="^.*u.bw: chromosome 'chr1' is not in the genome "
+                                         r"\(ensembl.sizes\); the genome calls it '1': remove"):
+        TrackSet([_bigwig_of(tmp_path, "u.bw", ["chr1", "chr2"])]).check_chromosomes(genome)
+
+
+def test_bigwig_lacking_most_chromosomes_is_one_line(tmp_path):
+    good = _bigwig_of(tmp_path, "good.bw", ["chr1", "chr2", "chr3", "chr4"])
+    path = _bigwig_of(tmp_path, "chr1.bw", ["chr1"])
+    with pytest.raises(InputError) as error:
+        TrackSet([good, path], sizes=GENOME)
+    assert str(error.value) == (f"{path}: lacks 3 of the 4 chromosomes used (chr2, chr3, chr4): "
+                                "a bigWig for another genome than g.sizes?")
+    assert "\n" not in str(error.value)
+
+
+def test_a_few_missing_chromosomes_are_one_warning(tmp_path, caplog):
+    """Half of the chromosomes used may be missing (chrM and *_random do not count): one
+    warning for the file, none again when their rows are read (zeros)."""
+    path = _bigwig_of(tmp_path, "two.bw", ["chr1", "chr2"])
+    with caplog.at_level(logging.WARNING):
+        tracks = TrackSet([path], sizes=GENOME)
+        rows = tracks.rows(Windows(GENOME.names, np.array([0, 2, 3]), np.array([0, 0, 10]), 4))
+    assert rows[..., 0].tolist() == [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path} lacks 2 of the 4 chromosomes used (chr3, chr4): rows there are zeros"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        TrackSet([_bigwig_of(tmp_path, "all.bw", ["chr1", "chr2", "chr3", "chr4"])], sizes=GENOME)
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["direct", "cached"])
+def test_infinite_bigwig_values_are_one_line_naming_the_base(tmp_path, cache):
+    values = {"chr1": np.ones(5000), "chr2": np.ones(100)}
+    values["chr1"][3210] = -np.inf
+    path = write_bigwig(tmp_path / "inf.bw", [("chr1", 5000), ("chr2", 100)], values)
+    message = (f"^{path}: infinite value \\(-inf\\) on chr1 at base 3210 \\(0-based\\); track "
+               "values must be finite$")
+    if cache:  # the cache build reads every value once
+        for dtype in (np.float16, np.float32):
+            with pytest.raises(InputError, match=message):
+                TrackSet([path], cache=True, cache_dtype=dtype)
+        return
+    tracks = TrackSet([path])
+    clean = Windows(("chr1", "chr2"), np.array([0, 1]), np.array([0, 0]), 50)
+    assert tracks.rows(clean).sum() == 100
+    with pytest.raises(InputError, match=message):
+        tracks.rows(Windows(("chr1", "chr2"), np.array([0, 1]), np.array([3200, 0]), 50))

@@ -1,6 +1,7 @@
 """Score an ENCODE-DREAM submission against labels: auROC, auPR (as the challenge scored them)
 and recall at fixed FDRs, printed as a table; with -o/-oc also written to PREFIX.tsv and
-PREFIX.json. Ambiguous (A) bins are left out.
+PREFIX.json. Ambiguous (A) bins are left out. Every score must be a probability in [0, 1]: a
+missing, NaN, infinite, negative or larger score stops the command, naming its line.
 
 example:
     ffn-evaluate -i F.CTCF.liver.tab.gz -l CTCF.train.labels.tsv.gz -c liver --chroms chr1,chr8,chr21

@@ -1,6 +1,7 @@
 """Predict with a FactorNet model folder (from ffn-train or ffn-convert) in a cell type and write
 an ENCODE-DREAM submission file: chrom, start, end, probability, one row per bin of the BED, in
-its order; bins near the blacklist (--blacklist) score 0.
+its order; bins near the blacklist (--blacklist) score 0. Probabilities are written with 9
+significant digits (--score_digits 4: the original's '%.3e').
 
 example:
     ffn-predict -i data/liver -m models/CTCF -f CTCF -b ladder_regions.blacklistfiltered.bed.gz \\
@@ -25,11 +26,15 @@ flags.DEFINE_string("bed", None, "BED of the bins to score (rows kept in order).
                     flag_values=FLAGS)
 define_output(FLAGS, "Submission file to write (.gz: gzipped).")
 flags.DEFINE_string("genome", None, "Genome FASTA (plain or bgzipped).", flag_values=FLAGS)
-flags.DEFINE_string("blacklist", None, "Blacklist BED: bins near it score 0.", flag_values=FLAGS)
+flags.DEFINE_string("blacklist", None, "Blacklist BED (FactorNet's blacklist.bed.gz): bins within "
+                    "L of it score 0; 'none': deliberately none (without this flag: none, with a "
+                    "warning).", flag_values=FLAGS)
 flags.DEFINE_string("gencode", None, "Folder of the six annotation BEDs, for models using them.",
                     short_name="g", flag_values=FLAGS)
 define_int("batchsize", 1000, "Bins scored per batch.", FLAGS, minimum=1)
 define_choice("cache", "auto", CACHE_CHOICES, CACHE_HELP, FLAGS)
+define_int("score_digits", 9, "Significant digits of the written probabilities (9 keep every "
+           "float32; the original FactorNet wrote 4).", FLAGS, minimum=1)
 require(FLAGS, "inputdir", "modeldir", "factor", "bed", "genome")
 
 #: library parameter -> flag, for the library's one-line errors
@@ -37,6 +42,7 @@ SETTING_FLAGS = {
     "model_dir": "-m", "cell_dir": "-i", "tf": "-f", "regions": "-b", "output": "-o",
     "overwrite": "-oc", "genome": "--genome", "blacklist": "--blacklist",
     "annotations_dir": "-g", "batch_size": "--batchsize", "cache": "--cache",
+    "score_digits": "--score_digits",
 }
 
 
@@ -47,7 +53,7 @@ def main() -> None:
     predict_regions(FLAGS.modeldir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, output, FLAGS.genome,
                     blacklist=FLAGS.blacklist, annotations_dir=FLAGS.gencode,
                     batch_size=FLAGS.batchsize, cache=CACHE_CHOICES[FLAGS.cache],
-                    overwrite=overwrite)
+                    overwrite=overwrite, score_digits=FLAGS.score_digits)
 
 
 def entry_point() -> None:

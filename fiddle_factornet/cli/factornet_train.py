@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from . import (CACHE_CHOICES, CACHE_HELP, define_choice, define_float, define_int, define_output,
-               output_of, require, run)
+from . import (CACHE_CHOICES, CACHE_HELP, UsageError, define_choice, define_float, define_int,
+               define_output, output_of, require, run)
 from ..data.splits import DEFAULT_TEST, DEFAULT_VALID
 
 COMMAND = "ffn-train"
@@ -41,9 +41,12 @@ define_int("recurrent", 32, "LSTM units r; 0: no LSTM; < 0: global max pooling."
            short_name="r")
 define_int("dense", 128, "Dense units d.", FLAGS, short_name="d", minimum=1)
 define_float("dropout", 0.5, "Dropout rate p.", FLAGS, short_name="p", minimum=0, below=1)
-define_float("recurrentdropout", 0.0, "Dropout on the LSTM's recurrent state. The original used "
-             "0.1; it halves training speed here (bench/bench_factornet_model.py) and keeps a GPU "
-             "off its fused LSTM kernel.", FLAGS, minimum=0, below=1)
+define_float("recurrentdropout", 0.1, "Dropout on the LSTM's recurrent state (the original's 0.1).",
+             FLAGS, minimum=0, below=1)
+flags.DEFINE_boolean("fast_lstm", False, "A faster LSTM: gates through the sigmoid, no recurrent "
+                     "dropout (a GPU's fused kernel; about 2x on a CPU, bench/"
+                     "bench_factornet_model.py). The original: Keras 1's hard sigmoid, recurrent "
+                     "dropout 0.1.", flag_values=FLAGS)
 define_int("seed", 420, "Random seed.", FLAGS, short_name="s", minimum=0)
 flags.DEFINE_string("factor", None, "TF to train for (single-task); none: multi-task.",
                     short_name="f", flag_values=FLAGS)
@@ -51,13 +54,20 @@ flags.DEFINE_boolean("meta", False, "Use the cell types' meta features (meta.txt
                      short_name="m", flag_values=FLAGS)
 flags.DEFINE_string("gencode", None, "Folder of the six annotation BEDs (FactorNet's resources) "
                     "to use as per-bin features.", short_name="g", flag_values=FLAGS)
+flags.DEFINE_boolean("annotate_peaks", False, "Annotation features of positives over their whole "
+                     "peak, as the original (default: over the 200 bp bin, as for negatives and "
+                     "at prediction; over the peak they leak the label).", flag_values=FLAGS)
+flags.DEFINE_boolean("original", False, "Restore every departure from the original at once "
+                     "(--annotate_peaks; README: Departures from the originals).",
+                     flag_values=FLAGS)
 flags.DEFINE_string("motif", None, "MEME file: set the first kernels to the factor's PWM.",
                     short_name="mo", flag_values=FLAGS)
 define_output(FLAGS, "Model folder to write.", name="outputdir", replace_name="outputdirc")
 flags.DEFINE_boolean("resume", False, "Continue an interrupted run from its partial folder "
                      "<output>.partial.", flag_values=FLAGS)
 flags.DEFINE_string("genome", None, "Genome FASTA (plain or bgzipped).", flag_values=FLAGS)
-flags.DEFINE_string("blacklist", None, "Blacklist BED (e.g. FactorNet's blacklist.bed.gz).",
+flags.DEFINE_string("blacklist", None, "Blacklist BED (FactorNet's blacklist.bed.gz), widened by "
+                    "L; 'none': deliberately none (without this flag: none, with a warning).",
                     flag_values=FLAGS)
 define_int("batchsize", 100, "Batch size.", FLAGS, minimum=1)
 define_choice("cache", "true", CACHE_CHOICES, CACHE_HELP, FLAGS)
@@ -76,6 +86,12 @@ SETTING_FLAGS = {
 }
 
 
+def check() -> None:
+    if FLAGS.fast_lstm and (FLAGS.original or FLAGS["recurrentdropout"].present):
+        raise UsageError("--fast_lstm sets the LSTM's gates and recurrent dropout: give it without "
+                         "--original and --recurrentdropout")
+
+
 def main() -> None:
     from ..factornet.model import FactorNetConfig
     from ..factornet.training import TrainSettings, train
@@ -85,19 +101,23 @@ def main() -> None:
         input_length=FLAGS.seqlen, kernels=FLAGS.kernels, kernel_width=FLAGS.motifwidth,
         recurrent=FLAGS.recurrent, dense=FLAGS.dense, dropout=FLAGS.dropout,
         lstm_recurrent_dropout=FLAGS.recurrentdropout)
+    if FLAGS.fast_lstm:
+        architecture = architecture.fast_lstm()
     train(TrainSettings(
         input_dirs=tuple(FLAGS.inputdirs), genome=FLAGS.genome, output_dir=output,
         overwrite=overwrite, resume=FLAGS.resume,
         valid_input_dirs=tuple(FLAGS.validinputdirs), valid_chroms=tuple(FLAGS.validchroms),
         test_chroms=tuple(FLAGS.testchroms), factor=FLAGS.factor, blacklist=FLAGS.blacklist,
-        meta=FLAGS.meta, annotations_dir=FLAGS.gencode, motif_db=FLAGS.motif, epochs=FLAGS.epochs,
+        meta=FLAGS.meta, annotations_dir=FLAGS.gencode,
+        annotate_peaks=FLAGS.annotate_peaks or FLAGS.original, motif_db=FLAGS.motif,
+        epochs=FLAGS.epochs,
         patience=FLAGS.patience, learning_rate=FLAGS.learningrate, batch_size=FLAGS.batchsize,
         negatives=FLAGS.negatives, seed=FLAGS.seed, cache=CACHE_CHOICES[FLAGS.cache],
         architecture=architecture))
 
 
 def entry_point() -> None:
-    run(COMMAND, __doc__, FLAGS, main, SETTING_FLAGS)
+    run(COMMAND, __doc__, FLAGS, main, SETTING_FLAGS, check=check)
 
 
 if __name__ == "__main__":

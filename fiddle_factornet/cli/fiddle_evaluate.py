@@ -21,7 +21,8 @@ flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train 
                     short_name="m", flag_values=FLAGS)
 define_output(FLAGS, "Prefix of the outputs (.regions.tsv, .summary.json, .learning_curve.png, "
               ".profiles.png); needed with -m.", required=False)
-flags.DEFINE_string("regions", None, "BED6 of windows to score (default: the model's test set).",
+flags.DEFINE_string("regions", None, "BED6 of windows to score, each as wide as the model's "
+                    "window (default: the model's test set).",
                     flag_values=FLAGS)
 flags.DEFINE_string("manifest", None, "Track manifest (default: the one the model trained with).",
                     flag_values=FLAGS)

@@ -1,6 +1,8 @@
 """Sufficiency and necessity of each input of a FIDDLE model, per window and on average: how well
-the model does with that input alone, and how much worse without it. Writes
-PREFIX.importance.tsv (per window) and PREFIX.importance.json (means), and prints the means.
+the model does with that input alone, and how much worse without it. Sufficiency is given both
+ways: "sufficiency", the paper's reading (high = sufficient), and "sufficiency_notebook", the
+authors' notebook's score (0.5 = sufficient, higher = less so). Writes PREFIX.importance.tsv (per
+window) and PREFIX.importance.json (means), and prints the means.
 
 example:
     ffn-fiddle-importance -m runs/fiddle_all -o runs/fiddle_all.eval
@@ -17,7 +19,8 @@ FLAGS = flags.FlagValues()
 flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train.", short_name="m",
                     flag_values=FLAGS)
 define_output(FLAGS, "Prefix of the outputs (.importance.tsv, .importance.json).")
-flags.DEFINE_string("regions", None, "BED6 of windows to score (default: the model's test set).",
+flags.DEFINE_string("regions", None, "BED6 of windows to score, each as wide as the model's "
+                    "window (default: the model's test set).",
                     flag_values=FLAGS)
 flags.DEFINE_string("manifest", None, "Track manifest (default: the one the model trained with).",
                     flag_values=FLAGS)

@@ -2,6 +2,8 @@
 
 The model predicts the target track's profile (TSS-seq) over 500-bp windows around gene starts
 from the input tracks (DNA sequence and signal tracks), one convolutional module per input.
+Defaults follow the original: genes that overlap no other gene, windows holding a missing value
+(NaN) left out, N as 0.25 in each DNA row, batches of 20.
 
 example:
     ffn-fiddle-train --manifest demo/fiddle/tracks.tsv --genes demo/fiddle/genes.bed \\
@@ -40,11 +42,19 @@ flags.DEFINE_list("testchroms", list(DEFAULT_TEST), "Test chromosomes (chromosom
 define_int("epochs", 50, "Epochs.", FLAGS, short_name="e", minimum=1)
 define_int("patience", 5, "Epochs without a better validation KL before stopping.", FLAGS,
            short_name="ep", minimum=0)
-define_int("batchsize", 64, "Batch size.", FLAGS, minimum=1)
+define_int("batchsize", 20, "Batch size (the released code's 20).", FLAGS, minimum=1)
 define_float("learningrate", 1e-3, "Adam's learning rate.", FLAGS, short_name="lr", above=0)
 define_int("seed", 0, "Random seed.", FLAGS, short_name="s", minimum=0)
-flags.DEFINE_boolean("non_overlapping", False, "Only genes that overlap no other gene.",
+flags.DEFINE_boolean("overlapping_genes", False, "Also use genes that overlap another gene "
+                     "(default: only genes that overlap no other gene, as the paper did).",
                      flag_values=FLAGS)
+define_choice("missing", "skip", ["skip", "zero"], "Windows holding a missing value (a NaN "
+              "stored in an input track's or the target's bigWig): skip them (the original) or "
+              "read NaN as 0.", FLAGS)
+define_float("dna_n", 0.25, "Value of an N in each of the 4 DNA rows (the original's 0.25; 0 "
+             "gives N as zeros).", FLAGS, minimum=0)
+define_int("curve_every", 2000, "Learning curve: held-out KL every this many training samples "
+           "(0: once per epoch).", FLAGS, minimum=0)
 define_int("window_first", -500, "First window start, relative to the gene start (bp).", FLAGS)
 define_int("window_last", -20, "Last window start, relative to the gene start (bp).", FLAGS)
 define_int("window_step", 20, "Step between window starts (bp).", FLAGS, minimum=1)
@@ -66,12 +76,13 @@ SETTING_FLAGS = {
     "controls": "--controls", "output_dir": "-o", "overwrite": "-oc", "resume": "--resume",
     "split": "--split", "n_valid": "--n_valid", "n_test": "--n_test", "valid_chroms": "-v",
     "test_chroms": "-t", "epochs": "-e", "patience": "-ep", "batch_size": "--batchsize",
-    "learning_rate": "-lr", "seed": "-s", "non_overlapping": "--non_overlapping",
+    "learning_rate": "-lr", "seed": "-s", "non_overlapping": "--overlapping_genes",
+    "missing": "--missing", "dna_n": "--dna_n", "curve_every": "--curve_every",
     "first_offset": "--window_first", "last_offset": "--window_last", "step": "--window_step",
     "reload": "--reload", "reload_modules": "--reload_modules", "freeze": "--freeze",
     "module_filters": "--module_filters", "scaffold_filters": "--scaffold_filters",
     "representation": "--representation", "dropout": "-p",
-    "regions": "--window_first, --window_last, --window_step, --non_overlapping",
+    "regions": "--window_first, --window_last, --window_step, --overlapping_genes",
 }
 
 
@@ -89,7 +100,9 @@ def main() -> None:
         epochs=FLAGS.epochs, patience=FLAGS.patience, batch_size=FLAGS.batchsize,
         learning_rate=FLAGS.learningrate, seed=FLAGS.seed,
         regions=RegionConfig(first_offset=FLAGS.window_first, last_offset=FLAGS.window_last,
-                             step=FLAGS.window_step, non_overlapping=FLAGS.non_overlapping),
+                             step=FLAGS.window_step,
+                             non_overlapping=not FLAGS.overlapping_genes),
+        curve_every=FLAGS.curve_every, missing=FLAGS.missing, dna_n=FLAGS.dna_n,
         reload=FLAGS.reload, reload_modules=tuple(FLAGS.reload_modules), freeze=FLAGS.freeze,
         module_filters=FLAGS.module_filters, scaffold_filters=FLAGS.scaffold_filters,
         representation=FLAGS.representation, dropout=FLAGS.dropout))

@@ -169,6 +169,25 @@ def make_blacklist(blacklist: IntervalSet, sizes: ChromSizes, flank: int) -> Int
     return inside.widen(flank, sizes).union(chrom_ends)
 
 
+#: the blacklist value that says, explicitly, "no blacklist"
+NO_BLACKLIST = "none"
+NO_BLACKLIST_WARNING = ("no blacklist given: only the chromosome ends are left out (the original "
+                        "always applied FactorNet's blacklist; give 'none' to say this is intended)")
+
+
+def read_blacklist(path: str | os.PathLike | None, sizes: ChromSizes, flank: int) -> IntervalSet:
+    """FactorNet's blacklist (:func:`make_blacklist`) from a BED of regions.
+
+    The original always applied one. ``path`` None (not given) applies only the chromosome ends
+    and says so in one warning; :data:`NO_BLACKLIST` ("none") does the same, deliberately, silently.
+    """
+    if path is None:
+        logger.warning(NO_BLACKLIST_WARNING)
+    regions = IntervalSet({}) if path is None or str(path) == NO_BLACKLIST else \
+        IntervalSet.read(path, sizes)
+    return make_blacklist(regions, sizes, flank)
+
+
 def write_label_table(path: str | os.PathLike, grid: BinGrid, chroms: Sequence[str],
                       column_names: Sequence[str], peak_sets: Sequence[PeakSet],
                       overwrite: bool = False, skip: IntervalSet | None = None,

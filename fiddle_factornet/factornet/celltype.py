@@ -2,15 +2,18 @@
 
 - ``bigwig.txt``: bigWig file (relative to the folder), track name; one track a line.
 - ``chip.txt``: conservative peak file, TF name, optional relaxed peak file.
-- ``meta.txt``: value, feature name (e.g. gene-expression PCs).
+- ``meta.txt``: value, feature name (e.g. gene-expression PCs); values must be finite numbers.
 
 Each file is optional (a folder to predict on has no ``chip.txt``). Cell types used together must
-have identical track names and meta names, in the same order.
+have identical track names and meta names, in the same order. A conservative peak file without
+peaks is an error when it is read (:meth:`CellTypeFolder.peaks`): a ChIP-seq experiment without
+peaks is a mistake, not a result.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,10 +96,13 @@ class CellTypeFolder:
         meta_values = []
         for line, (value, _) in meta:
             try:
-                meta_values.append(float(value))
+                number = float(value)
             except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
                 raise InputError(f"{path / 'meta.txt'}: line {line}: value {value!r} is not a "
-                                 "number") from None
+                                 "finite number")
+            meta_values.append(number)
         return cls(path, path.resolve().name, bigwig_files, track_names, tuple(chip_files),
                    meta_names, tuple(meta_values))
 
@@ -113,10 +119,28 @@ class CellTypeFolder:
         raise InputError(f"{self.path / 'chip.txt'}: no TF {tf!r} (listed: {listed})")
 
     def peaks(self, tf: str, sizes: ChromSizes) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        """Conservative and relaxed (or None) peak tables of ``tf``, checked against ``sizes``."""
+        """Conservative and relaxed (or None) peak tables of ``tf``, checked against ``sizes``;
+        conservative peaks there must be (:func:`require_peaks`)."""
         entry = self.chip_for(tf)
+        conservative = read_bed(entry.conservative, sizes)
+        require_peaks(conservative, sizes)
         relaxed = read_bed(entry.relaxed, sizes) if entry.relaxed is not None else None
-        return read_bed(entry.conservative, sizes), relaxed
+        return conservative, relaxed
+
+
+def require_peaks(conservative: pd.DataFrame, sizes: ChromSizes | None = None) -> None:
+    """An InputError naming the file (``attrs["source"]`` of :func:`read_bed`'s table) when a
+    conservative peak table has no rows: an empty file, or, with ``sizes``, one whose peaks all
+    lie on chromosomes outside them (which :func:`read_bed` leaves out)."""
+    if len(conservative):
+        return
+    source = conservative.attrs.get("source", "conservative peaks")
+    if sizes is not None and os.path.isfile(source) and len(read_bed(source)):
+        used = ", ".join(sizes.names[:3]) + (", ..." if len(sizes) > 3 else "")
+        raise InputError(f"{source}: none of its peaks lies on the chromosomes used ({used} of "
+                         f"{sizes.source})")
+    raise InputError(f"{source}: no peaks; a conservative peak file needs peaks (a ChIP-seq "
+                     "experiment without peaks is a mistake)")
 
 
 def check_consistent(folders: Sequence[CellTypeFolder]) -> None:

@@ -1,8 +1,11 @@
 """Scoring ENCODE-DREAM submissions against labels, the challenge's way, and bagging submissions.
 
 A submission (prediction) file is a gzipped or plain TSV without header: ``chrom start end
-probability``, one row per bin. Labels are either an ENCODE-DREAM label file (header ``chr start
-stop <cell type>...``, one B/U/A letter per bin and cell type) or a BED ``chrom start end 0/1``.
+probability``, one row per bin, every probability in [0, 1]; they are written in scientific
+notation with :data:`SCORE_DIGITS` significant digits (enough for every float32 to come back as
+itself; the original wrote 4, ``float_format='%.3e'``, which ``score_digits=4`` restores). Labels
+are either an ENCODE-DREAM label file (header ``chr start stop <cell type>...``, one B/U/A letter
+per bin and cell type) or a BED ``chrom start end 0/1``.
 Rows are matched by their coordinates, never by position: both files must hold the same rows, each
 once (the challenge's scorer paired rows by position and could misalign silently). Ambiguous (A)
 bins are left out of the scores; B counts as bound (1), U as unbound (0).
@@ -12,7 +15,8 @@ The figures are those of the challenge's leaderboard: auROC, auPR as R PRROC's
 plus scikit-learn's average precision. Every metric takes ``labels`` (n,) 0/1 or bool and
 ``scores`` (n,) float; bins with equal scores count as one threshold (ties grouped).
 
-Bagging (:func:`bag_submissions`) rank-averages submissions for the same regions.
+Bagging (:func:`bag_submissions`) rank-averages submissions for the same regions; a bin that
+scores 0 in every submission (a blacklisted bin) stays 0.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from ..runs.outputs import check_outputs, recorded_outputs, safe_output, safe_ou
 from ..runs.record import RECORD_NAME, RunRecord, absolute
 from ..data.files import GZIP_ERRORS, compression, gzip_error, open_text, require_file
 from ..data.intervals import header_line_count
-from ..data.tables import fixed_point, format_rows
+from ..data.tables import MAX_SIGNIFICANT, format_rows, scientific
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +46,8 @@ FDRS = (0.5, 0.25, 0.1, 0.05)
 #: the label file's letter -> label value (ambiguous bins are -1 and left out of the scores)
 LABEL_OF_LETTER = {"B": 1, "U": 0, "A": -1}
 LABEL_HEADER = ["chr", "start", "stop"]
-SUBMISSION_DECIMALS = 6
+#: significant digits of a submission's probabilities: 9 round-trip every float32 (the original: 4)
+SCORE_DIGITS = 9
 _COORDINATES = {0: "category", 1: np.int64, 2: np.int64}
 
 
@@ -85,16 +90,21 @@ def read_submission(path: str | os.PathLike) -> pd.DataFrame:
     """A submission file (``chrom start end probability``, no header; plain or gzipped).
 
     Returns a table of n rows in file order: ``chrom`` (categorical), ``start``, ``end`` (int64),
-    ``score`` (float64). A missing or NaN score is refused, naming the row.
+    ``score`` (float64). A score that is missing, not a number, infinite or outside [0, 1] is
+    refused, naming the line, the row and the value.
     """
     path = require_file(path, "prediction file")
-    table = _read_columns(path, range(4), {**_COORDINATES, 3: np.float64}, header_line_count(path),
+    skip = header_line_count(path)
+    table = _read_columns(path, range(4), {**_COORDINATES, 3: np.float64}, skip,
                           "submission (chrom, start, end, probability)")
     table = table.rename(columns={"value": "score"})
-    nan = np.isnan(table["score"].to_numpy())
-    if nan.any():
-        raise InputError(f"{path}: {_row_name(table, int(np.argmax(nan)))}: the score is missing "
-                         "or not a number")
+    score = table["score"].to_numpy()
+    outside = ~((score >= 0) & (score <= 1))  # NaN included
+    if outside.any():
+        row = int(np.argmax(outside))
+        problem = ("the score is missing or not a number" if np.isnan(score[row]) else
+                   f"score {float(score[row])!r} is not a probability in [0, 1]")
+        raise InputError(f"{path}: line {skip + row + 1}: {_row_name(table, row)}: {problem}")
     return table
 
 
@@ -153,19 +163,35 @@ def _cell_type_column(path: Path, cell_types: list[str], cell_type: str | None) 
     return 3 + cell_types.index(cell_type)
 
 
+def check_score_digits(score_digits: int) -> int:
+    """``score_digits`` if it is a number of significant digits the submission writer can write
+    (1..17), else an InputError about the setting."""
+    if (isinstance(score_digits, bool) or not isinstance(score_digits, (int, np.integer))
+            or not 1 <= score_digits <= MAX_SIGNIFICANT):
+        raise InputError(f"score digits must be a whole number from 1 to {MAX_SIGNIFICANT} "
+                         f"(9 keeps every float32 score), not {score_digits!r}",
+                         setting="score_digits")
+    return int(score_digits)
+
+
 def write_submission(path: str | os.PathLike, chrom, start, end, score,
-                     overwrite: bool = False, chunk_rows: int = 1 << 20) -> int:
+                     overwrite: bool = False, chunk_rows: int = 1 << 20,
+                     score_digits: int = SCORE_DIGITS) -> int:
     """Write a submission file: gzipped TSV ``chrom start end probability``, no header.
 
     ``chrom`` (n,) names (str, or a pandas Categorical), ``start``, ``end`` (n,) int, ``score`` (n,)
-    float in [0, 1], written with 6 decimals (rounded to the nearest 1e-6), rows in the given
-    order; written safely (:func:`~fiddle_factornet.runs.outputs.safe_output`). Returns n.
+    float in [0, 1], written in scientific notation with ``score_digits`` significant digits
+    (``'%.8e'`` for 9; the original's 4 is ``'%.3e'``), rows in the given order; written safely
+    (:func:`~fiddle_factornet.runs.outputs.safe_output`). Returns n.
     """
+    check_score_digits(score_digits)
     with safe_output(path, overwrite) as tmp:
-        return _write_submission_rows(tmp, path, chrom, start, end, score, chunk_rows)
+        return _write_submission_rows(tmp, path, chrom, start, end, score, chunk_rows,
+                                      score_digits)
 
 
-def _write_submission_rows(tmp: Path, path, chrom, start, end, score, chunk_rows: int) -> int:
+def _write_submission_rows(tmp: Path, path, chrom, start, end, score, chunk_rows: int,
+                           score_digits: int) -> int:
     names = pd.Categorical(chrom)
     name_bytes = np.asarray(names.categories, dtype=str).astype("S")
     start = np.asarray(start, dtype=np.int64)
@@ -180,7 +206,7 @@ def _write_submission_rows(tmp: Path, path, chrom, start, end, score, chunk_rows
         for lo in range(0, len(score), chunk_rows):
             part = slice(lo, lo + chunk_rows)
             out.write(format_rows([name_bytes[names.codes[part]], start[part], end[part],
-                                   fixed_point(score[part], SUBMISSION_DECIMALS)]))
+                                   scientific(score[part], score_digits)]))
     logger.info("wrote %s: %d rows", path, len(score))
     return len(score)
 
@@ -508,27 +534,40 @@ def average_ranks(values) -> np.ndarray:
 def rank_average(scores: Sequence[np.ndarray]) -> np.ndarray:
     """Bag m score arrays for the same n rows: each (n,) array becomes its average ranks
     (:func:`average_ranks`), the ranks are averaged over the m arrays and rescaled to [0, 1] as
-    (mean rank - 1) / (n - 1); a single row gets 0.5. Returns (n,) float64."""
+    (mean rank - 1) / (n - 1); a single row gets 0.5. Returns (n,) float64.
+
+    A row that scores exactly 0 in every array (a blacklisted bin, which every model's submission
+    sets to 0) comes out as exactly 0, as the challenge's format wants; every other row keeps its
+    rescaled mean rank, which is above that of the all-zero rows (with probabilities, 0 ranks
+    lowest in every array), so the order is unchanged and only all-zero rows are 0.
+    """
     mean = np.mean([average_ranks(s) for s in scores], axis=0)
     if len(mean) == 1:
-        return np.full(1, 0.5)
-    return (mean - 1) / (len(mean) - 1)
+        bagged = np.full(1, 0.5)
+    else:
+        bagged = (mean - 1) / (len(mean) - 1)
+    bagged[np.logical_and.reduce([np.asarray(s) == 0 for s in scores])] = 0.0
+    return bagged
 
 
 def bag_submissions(paths: Sequence[str | os.PathLike], output: str | os.PathLike,
-                    overwrite: bool = False) -> int:
+                    overwrite: bool = False, score_digits: int = SCORE_DIGITS) -> int:
     """Rank-average submission files of the same regions (:func:`rank_average`) into a new one.
 
     The files must hold the same rows (matched by coordinates, as :func:`match_rows`); the output
-    keeps the first file's row order. Returns the number of rows written.
+    keeps the first file's row order. A bin scoring 0 in every file (blacklisted) stays 0; the
+    others get their rescaled mean rank, written with ``score_digits`` significant digits (see
+    :func:`write_submission`). Returns the number of rows written.
     """
+    check_score_digits(score_digits)
     record = RunRecord("factornet bagging", {"input_files": [absolute(p) for p in paths],
-                                             "output": absolute(output), "overwrite": overwrite})
+                                             "output": absolute(output), "overwrite": overwrite,
+                                             "score_digits": score_digits})
     with recorded_outputs([output], record, overwrite, paths) as (tmp,):
-        return _bag_into(tmp, paths, output)
+        return _bag_into(tmp, paths, output, score_digits)
 
 
-def _bag_into(tmp: Path, paths: Sequence[str | os.PathLike], output) -> int:
+def _bag_into(tmp: Path, paths: Sequence[str | os.PathLike], output, score_digits: int) -> int:
     first = read_submission(paths[0])
     scores = [first["score"].to_numpy()]
     for path in paths[1:]:
@@ -536,4 +575,4 @@ def _bag_into(tmp: Path, paths: Sequence[str | os.PathLike], output) -> int:
         scores.append(other["score"].to_numpy()[match_rows(first, other, paths[0], path)])
     logger.info("bagging %d files of %d rows", len(paths), len(first))
     return _write_submission_rows(tmp, output, first["chrom"], first["start"], first["end"],
-                                  rank_average(scores), 1 << 20)
+                                  rank_average(scores), 1 << 20, score_digits)

@@ -14,11 +14,10 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .bins import BinGrid, make_blacklist
+from .bins import NO_BLACKLIST, NO_BLACKLIST_WARNING, BinGrid, read_blacklist
 from .celltype import CellTypeFolder, check_consistent
 from ..errors import InputError
 from ..data.genome import Genome
-from ..data.intervals import IntervalSet
 from .view import FactorNetView
 from ..pipeline import (TrackInput, VectorInput, check_model_inputs, evaluation_dataset, steps,
                         training_dataset)
@@ -26,8 +25,8 @@ from .samplers import (MultiTaskSampler, SamplingConfig, SingleTaskSampler, TFPe
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
 from ..data.tracks import TrackSet
-from ..runs.record import RunRecord, describe_device, path_field, settings_record
-from ..runs.training import FitConfig, TaskConfig, TrainingRun
+from ..runs.record import RunRecord, absolute, describe_device, path_field, settings_record
+from ..runs.training import FitConfig, Jitter, TaskConfig, TrainingRun
 from .annotations import Annotations
 from .model import FactorNetConfig, build_factornet
 from .motifs import inject_pwm, read_meme
@@ -48,9 +47,10 @@ class TrainSettings:
     valid_chroms: tuple[str, ...] = DEFAULT_VALID
     test_chroms: tuple[str, ...] = DEFAULT_TEST
     factor: str | None = None          # None: multi-task over every TF of the one folder
-    blacklist: str | None = path_field(None)
+    blacklist: str | None = path_field(None)  # None: not given (a warning); "none": deliberately
     meta: bool = False
     annotations_dir: str | None = path_field(None)  # folder holding the six annotation BEDs
+    annotate_peaks: bool = False       # positives' annotations over the whole peak (the original)
     motif_db: str | None = path_field(None)         # MEME file holding the factor's motif
     epochs: int = 100
     patience: int = 20
@@ -107,35 +107,34 @@ def load_training_data(settings: TrainSettings, folders: tuple[CellTypeFolder, .
     sizes = genome.sizes.autosomes_and_x() if settings.autosomes_x else genome.sizes
     split = ChromSplit(settings.valid_chroms, settings.test_chroms).check(sizes)
     arch = settings.architecture
-    blacklist = make_blacklist(IntervalSet.read(settings.blacklist, sizes) if settings.blacklist
-                               else IntervalSet({}), sizes, arch.input_length)
+    blacklist = read_blacklist(settings.blacklist, sizes, arch.input_length)
     grid = BinGrid(sizes)
     sampling = SamplingConfig(arch.input_length, settings.negatives, seed=settings.seed)
+    annotations = Annotations.read(settings.annotations_dir, sizes) \
+        if settings.annotations_dir else None
     if settings.factor is not None:
         tfs = (settings.factor,)
         peaks = [TFPeaks(*folder.peaks(settings.factor, sizes)) for folder in folders]
         valid_peaks = [TFPeaks(*folder.peaks(settings.factor, sizes)) for folder in valid_folders]
-        sampler = SingleTaskSampler(grid, peaks, split, blacklist, sampling, valid_peaks or None)
+        sampler = SingleTaskSampler(grid, peaks, split, blacklist, sampling, valid_peaks or None,
+                                    annotations, settings.annotate_peaks)
     else:
         tfs = folders[0].tfs
         sampler = MultiTaskSampler(grid, [TFPeaks(*folders[0].peaks(tf, sizes)) for tf in tfs],
-                                   split, blacklist, sampling)
+                                   split, blacklist, sampling, annotations)
     vectors = []
     if settings.meta:
         vectors.append(VectorInput("meta", np.array([c.meta_values for c in cells], np.float32)))
-    epoch_samples, validation = sampler.epoch, sampler.validation()
-    if settings.annotations_dir:
-        annotations = Annotations.read(settings.annotations_dir, sizes)
-        epoch_samples = lambda epoch: annotations.annotate(sampler.epoch(epoch))  # noqa: E731
-        validation = annotations.annotate(validation)
+    if annotations is not None:
         vectors.append(VectorInput("annotations"))
-    tracks = TrackInput("tracks", tuple(TrackSet(c.bigwig_files, c.track_names, cache=settings.cache)
+    tracks = TrackInput("tracks", tuple(TrackSet(c.bigwig_files, c.track_names, settings.cache, sizes=sizes)
                                         for c in cells)) if folders[0].track_names else None
     view = FactorNetView(genome, tracks, tuple(vectors), arch.input_length)
     architecture = replace(arch, n_tracks=len(folders[0].track_names), n_tasks=len(tfs),
                            n_meta=len(folders[0].meta_names) if settings.meta else 0,
                            n_annotations=6 if settings.annotations_dir else 0)
-    return TrainingData(view, epoch_samples, validation, tfs, folders, valid_folders, architecture)
+    return TrainingData(view, sampler.epoch, sampler.validation(), tfs, folders, valid_folders,
+                        architecture)
 
 
 def train(settings: TrainSettings) -> dict[str, list[float]]:
@@ -145,10 +144,14 @@ def train(settings: TrainSettings) -> dict[str, list[float]]:
     complete (see :mod:`fiddle_factornet.runs.training`).
     """
     folders, valid_folders = read_cell_types(settings)
-    inputs = [settings.genome, settings.blacklist, settings.annotations_dir, settings.motif_db,
+    blacklist = None if settings.blacklist == NO_BLACKLIST else settings.blacklist
+    inputs = [settings.genome, blacklist, settings.annotations_dir, settings.motif_db,
               *(path for folder in folders + valid_folders for path in folder.files)]
-    record = RunRecord("factornet training", settings_record(settings), describe_device(),
-                       family="factornet")
+    record = RunRecord("factornet training", {**settings_record(settings),
+                                              "blacklist": absolute(blacklist) or settings.blacklist},
+                       describe_device(), family="factornet")
+    if settings.blacklist is None:
+        record.update(warnings=[NO_BLACKLIST_WARNING])
     fit = FitConfig(settings.epochs, settings.patience, settings.learning_rate,
                     settings.batch_size, settings.seed)
 
@@ -172,10 +175,12 @@ def train(settings: TrainSettings) -> dict[str, list[float]]:
         per_epoch = steps(per_epoch_samples, settings.batch_size)
         logger.info("training on %s: %d samples an epoch (%d batches), %d validation samples",
                     record.data["device"], per_epoch_samples, per_epoch, len(data.validation))
+        jitter = Jitter(data.validation, settings.seed)  # multi-task validation: ±20 bp anew
         history = run.fit(
             model, lambda first, n: training_dataset(data.view, data.epoch_samples,
                                                      settings.batch_size, n, settings.seed, first),
-            per_epoch, evaluation_dataset(data.view, data.validation, settings.batch_size), fit)
+            per_epoch, evaluation_dataset(data.view, data.validation, settings.batch_size,
+                                          offsets=jitter.offsets), fit, callbacks=[jitter])
         run.commit()
     return history
 

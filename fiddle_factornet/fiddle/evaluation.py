@@ -5,6 +5,10 @@ Per window: the KL divergence of the target profile from the prediction (both cl
 its argmax falls in the target's bin (``floor(10 * argmax / L)``). Two reference rows on the same
 windows: *random* (a uniformly random argmax, about 10 %) and *replicate* (a second TSS-seq
 replicate scored as if it were the prediction, when the manifest has one).
+
+The windows are the model's test windows or others given (BED6), each exactly as wide as the
+model's window; they are read as the model was trained (its ``dna_n``), and, when it left out
+windows holding missing values (``missing="skip"``), such windows are left out here too.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from .view import FiddleView
 from ..pipeline import check_model_inputs, evaluation_dataset, numpy_batches, reader_errors
 from ..data.samples import Samples
 from ..data.tables import fixed_point, format_rows
-from .manifest import TrackManifest, fiddle_view, view_sizes
+from .manifest import TrackManifest, drop_missing, fiddle_view, view_sizes
 from .regions import region_columns
 
 logger = logging.getLogger(__name__)
@@ -49,9 +53,19 @@ def profile_bins(profiles: np.ndarray) -> np.ndarray:
     return profiles.argmax(axis=1) * N_BINS // profiles.shape[1]
 
 
-def read_regions(path: str | Path, sizes: ChromSizes) -> Samples:
-    """Windows from a BED6 (strand in column 6), as written by FIDDLE's training."""
+def read_regions(path: str | Path, sizes: ChromSizes, length: int | None = None) -> Samples:
+    """Windows from a BED6 (strand in column 6), as written by FIDDLE's training; with
+    ``length``, a window of another width is an InputError naming the file, line and width."""
     table = read_bed(path, sizes)
+    if length is not None and len(table):
+        width = (table["end"] - table["start"]).to_numpy()
+        wrong = np.flatnonzero(width != length)
+        if len(wrong):
+            row = table.iloc[wrong[0]]
+            raise InputError(f"{path}: line {row['line']}: window {row['chrom']}:{row['start']}-"
+                             f"{row['end']} is {width[wrong[0]]} bp wide, not the model's "
+                             f"{length} bp ({len(wrong)} of {len(table)} windows are)",
+                             setting="regions")
     return Samples.build(sizes.names, sizes.ids(list(table["chrom"])), table["start"], table["end"],
                          0, 0, np.zeros((len(table), 0)),
                          strand=np.where(table["strand"] == "-", -1, 1))
@@ -67,19 +81,25 @@ class ModelOnWindows:
     view: FiddleView
     samples: Samples
     regions: Path
+    dropped: int = 0  # windows left out for holding missing values
 
     @classmethod
     def open(cls, model_dir: str | Path, regions: str | None = None,
              manifest: str | None = None) -> "ModelOnWindows":
         folder = open_model_folder(model_dir, "fiddle")
         record = folder.record
-        tracks = TrackManifest.read(manifest or record["settings"]["manifest"])
-        view = fiddle_view(tracks, record["inputs"], record["target"],
-                           record["settings"]["regions"]["length"], "auto",
-                           record.get("controls", ()))
+        settings = record["settings"]
+        length = settings["regions"]["length"]
+        tracks = TrackManifest.read(manifest or settings["manifest"])
+        # a record without them was made before these settings: N was 0, NaN read as 0
+        view = fiddle_view(tracks, record["inputs"], record["target"], length, "auto",
+                           record.get("controls", ()), settings.get("dna_n", 0.0))
         regions = Path(regions or folder.path / "test_regions.bed")
-        samples = read_regions(regions, view_sizes(view))
-        return cls(folder, tracks, view, samples, regions)
+        samples = read_regions(regions, view_sizes(view), length)
+        dropped = 0
+        if settings.get("missing", "zero") == "skip":
+            samples, dropped = drop_missing(tracks, record["target"], samples, length)
+        return cls(folder, tracks, view, samples, regions, dropped)
 
     @cached_property
     def model(self) -> keras.Model:
@@ -94,7 +114,8 @@ class ModelOnWindows:
         return RunRecord(what, {"model_dir": absolute(self.folder.path),
                                 "regions": absolute(self.regions),
                                 "manifest": absolute(self.manifest.path), **settings},
-                         describe_device())
+                         describe_device(), windows=len(self.samples),
+                         windows_dropped_missing=self.dropped)
 
 
 @dataclass(frozen=True)
@@ -180,12 +201,15 @@ def _figure():
 
 
 def _plot_learning_curve(curve_csv: Path, path: Path) -> None:
+    """Training and held-out KL against training samples seen (markers when few points)."""
     data = np.genfromtxt(curve_csv, delimiter=",", names=True, ndmin=1)
     plt = _figure()
     figure, axes = plt.subplots(figsize=(5, 3.5))
-    axes.plot(data["samples_seen"], data["train_kl"], marker="o", label="training")
-    axes.plot(data["samples_seen"], data["valid_kl"], marker="o", label="held out")
+    marker = "o" if len(data) <= 30 else None
+    axes.plot(data["samples_seen"], data["train_kl"], marker=marker, label="training")
+    axes.plot(data["samples_seen"], data["valid_kl"], marker=marker, label="held out")
     axes.set(xlabel="training samples seen", ylabel="KL divergence", title="Learning curve")
+    axes.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:g}k" if abs(x) >= 1000 else f"{x:g}")
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=120)

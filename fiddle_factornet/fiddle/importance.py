@@ -4,11 +4,15 @@ An input's "mean" is its per-position mean over the evaluated windows, given to 
 With L_all the loss with every input real, L_only_i with input i real and the others at their
 means, and L_without_i with input i at its mean and the others real:
 
-- necessity_i = sigmoid(L_without_i - L_all): high when losing the input hurts;
-- sufficiency_i = 1 - sigmoid(L_only_i - L_all): high when the input alone does as well.
+- necessity_i = sigmoid(L_without_i - L_all): high when losing the input hurts (0.5: no change);
+- sufficiency_i = 1 - sigmoid(L_only_i - L_all): the paper's reading, high when the input alone
+  does as well (0.5: as well as all inputs together, lower: worse);
+- sufficiency_notebook_i = sigmoid(L_only_i - L_all) = 1 - sufficiency_i: the score the authors'
+  notebook computed (0.5: sufficient, higher: less so).
 
-0.5 means "no change". Controls (``ffn-fiddle-train --controls``): the target itself as an input
-must come out sufficient, white noise as an input must come out not necessary.
+Both sufficiency scores are reported, named as here. Controls (``ffn-fiddle-train --controls``):
+the target itself as an input must come out sufficient, white noise as an input must come out not
+necessary.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from .regions import region_columns
 
 logger = logging.getLogger(__name__)
 
+#: the per-window scores, in the order of the per-window table's columns
+SCORES = ("necessity", "sufficiency", "sufficiency_notebook")
+
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
@@ -45,7 +52,8 @@ def importance(model: keras.Model, inputs: dict[str, np.ndarray], target: np.nda
 
     Returns
     -------
-    {input name: {"necessity": (n,), "sufficiency": (n,)}} and, under ``"_all"``, ``{"loss": (n,)}``.
+    {input name: {"necessity": (n,), "sufficiency": (n,), "sufficiency_notebook": (n,)}} and,
+    under ``"_all"``, ``{"loss": (n,)}`` (see the module docstring for the scores).
     """
     means = {name: np.broadcast_to(x.mean(axis=0, keepdims=True), x.shape) for name, x in
              inputs.items()}
@@ -58,8 +66,9 @@ def importance(model: keras.Model, inputs: dict[str, np.ndarray], target: np.nda
     all_loss = loss(everything)
     result = {"_all": {"loss": all_loss}}
     for name in inputs:
+        notebook = sigmoid(loss({name}) - all_loss)
         result[name] = {"necessity": sigmoid(loss(everything - {name}) - all_loss),
-                        "sufficiency": 1.0 - sigmoid(loss({name}) - all_loss)}
+                        "sufficiency": 1.0 - notebook, "sufficiency_notebook": notebook}
     return result
 
 
@@ -84,20 +93,25 @@ def _importance_into(scored: ModelOnWindows, per_window: Path, summary: Path) ->
     target = np.concatenate([t for _, t in batches])
     result = importance(scored.model, inputs, target)
     names = [name for name in result if name != "_all"]
-    means = {name: {kind: float(result[name][kind].mean()) for kind in ("necessity", "sufficiency")}
-             for name in names}
+    means = {name: {kind: float(result[name][kind].mean()) for kind in SCORES} for name in names}
     header = "\t".join(["chrom", "start", "end", "strand", "kl_all"] +
-                       [f"{name}_{kind}" for name in names for kind in ("necessity", "sufficiency")])
+                       [f"{name}_{kind}" for name in names for kind in SCORES])
     columns = region_columns(samples) + [fixed_point(result["_all"]["loss"])]
-    columns += [fixed_point(result[name][kind]) for name in names
-                for kind in ("necessity", "sufficiency")]
+    columns += [fixed_point(result[name][kind]) for name in names for kind in SCORES]
     per_window.write_bytes((header + "\n").encode() + format_rows(columns))
     summary.write_text(json.dumps({"windows": len(samples), "inputs": means}, indent=1))
     return means
 
 
 def importance_table(means: dict[str, dict[str, float]]) -> str:
-    """The summary as text: one row per input, mean necessity and sufficiency."""
-    lines = [f"{'input':16s} {'necessity':>10s} {'sufficiency':>12s}"]
-    lines += [f"{name:16s} {m['necessity']:10.3f} {m['sufficiency']:12.3f}" for name, m in means.items()]
+    """The summary as text: a legend, then one row per input: mean necessity, sufficiency (the
+    paper's reading) and sufficiency_notebook (the authors' notebook's score)."""
+    lines = ["necessity = sigmoid(L_without - L_all): high = necessary, 0.5 = no change",
+             "sufficiency = 1 - sigmoid(L_only - L_all) (the paper's reading): "
+             "high = sufficient, 0.5 = as good as all inputs",
+             "sufficiency_notebook = sigmoid(L_only - L_all) (the authors' notebook): "
+             "0.5 = sufficient, higher = less so",
+             f"{'input':16s} {'necessity':>10s} {'sufficiency':>12s} {'sufficiency_notebook':>21s}"]
+    lines += [f"{name:16s} {m['necessity']:10.3f} {m['sufficiency']:12.3f} "
+              f"{m['sufficiency_notebook']:21.3f}" for name, m in means.items()]
     return "\n".join(lines)

@@ -13,18 +13,27 @@ Example: the demo's ``fiddle/tracks.tsv``.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from ..errors import InputError
 from ..data.genome import ChromSizes, Genome
-from .view import CONTROLS, FiddleView
+from .view import CONTROLS, FIDDLE_DNA_N, FiddleView
 from ..pipeline import TrackInput
+from ..data.samples import Samples
 from ..data.tracks import TrackSet, open_bigwig
 
+logger = logging.getLogger(__name__)
+
 ROLES = ("input", "target", "replicate")
+#: what to do with a window holding a missing value (NaN stored in a bigWig): the original's
+#: ``skip`` (leave the window out) or ``zero`` (read NaN as 0, as an uncovered base)
+MISSING = ("skip", "zero")
 KINDS = {"dna": 1, "stranded": 2, "merged": 1}  # kind -> number of files
 
 
@@ -99,10 +108,10 @@ class TrackManifest:
 
 def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | None = None,
                 length: int = 500, cache: bool | str = True,
-                controls: Sequence[str] = ()) -> FiddleView:
+                controls: Sequence[str] = (), dna_n: float = FIDDLE_DNA_N) -> FiddleView:
     """The pipeline's view of the named input tracks and the target (default: the manifest's)
     — or of a replicate named as ``target``, to score it as if it were a prediction — plus the
-    control inputs named (``pipeline.CONTROLS``)."""
+    control inputs named (``pipeline.CONTROLS``); an N in the DNA is ``dna_n`` in each row."""
     def track_input(track: Track) -> TrackInput:
         names = [f"{track.name}_fwd", f"{track.name}_rev"] if track.kind == "stranded" else [track.name]
         return TrackInput(track.name, (TrackSet(track.files, names, cache=cache),))
@@ -117,7 +126,7 @@ def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | No
         raise InputError(f"control {unknown[0]!r} is not one of {', '.join(CONTROLS)}")
     return FiddleView(Genome(dna[0].files[0], cache=cache) if dna else None,
                       tuple(track_input(t) for t in chosen if t.kind != "dna"), track_input(goal),
-                      length, dna[0].name if dna else "dna", tuple(controls))
+                      length, dna[0].name if dna else "dna", tuple(controls), float(dna_n))
 
 
 def view_sizes(view: FiddleView) -> ChromSizes:
@@ -127,3 +136,25 @@ def view_sizes(view: FiddleView) -> ChromSizes:
     track = (view.tracks or (view.target,))[0].per_cell[0]
     chroms = open_bigwig(track.files[0]).chroms()
     return ChromSizes(tuple(chroms), tuple(chroms.values()), str(track.files[0]))
+
+
+def drop_missing(manifest: TrackManifest, target: str | None, samples: Samples,
+                 length: int) -> tuple[Samples, int]:
+    """The windows of ``samples`` (length ``length``) without a missing value, and how many were
+    dropped. A missing value is a NaN stored in one of the bigWigs of any input track of the
+    manifest (all of them, not only a model's: the original made one dataset for all its models,
+    so models of one study keep the same windows) or of the target (default: the manifest's).
+    One pass over each track per chromosome; the count per track is logged."""
+    goal = manifest.track(target) if target else manifest.role("target")[0]
+    tracks = [t for t in manifest.role("input") if t.kind != "dna"] + [goal]
+    windows = samples.windows(length)
+    missing = np.zeros(len(samples), dtype=bool)
+    for track in tracks:
+        hit = TrackSet(track.files).missing(windows)
+        if hit.any():
+            logger.info("%s: %d windows hold missing values (NaN)", track.name, int(hit.sum()))
+        missing |= hit
+    dropped = int(missing.sum())
+    logger.info("%d of %d windows dropped: they hold missing values (NaN) in %s", dropped,
+                len(samples), ", ".join(t.name for t in tracks))
+    return samples.take(~missing), dropped

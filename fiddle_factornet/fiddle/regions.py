@@ -5,7 +5,9 @@ start, counted in the gene's orientation from the TSS, runs from ``first_offset`
 ``last_offset`` (-20) every ``step`` (20) bp — 25 windows a gene, the TSS at 20..500 bp into each.
 A minus-strand gene's windows are the mirror image (the pipeline then reads them reversed and
 complemented). Windows that leave their chromosome, or lie on a chromosome a track lacks, are
-dropped.
+dropped. As in the paper, only genes that overlap no other gene are used
+(``RegionConfig.non_overlapping``; False keeps every gene). Windows holding missing values are
+left out afterwards (:func:`~fiddle_factornet.fiddle.manifest.drop_missing`).
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RegionConfig:
-    """Where FIDDLE's windows lie around each gene start (defaults: the paper-era code's)."""
+    """Where FIDDLE's windows lie around each gene start (defaults: the paper-era code's, and
+    the paper's non-overlapping genes)."""
 
     length: int = 500
     first_offset: int = -500
     last_offset: int = -20
     step: int = 20
-    non_overlapping: bool = False  # keep only genes that overlap no other gene
+    non_overlapping: bool = True  # keep only genes that overlap no other gene (False: every gene)
 
     @property
     def offsets(self) -> np.ndarray:
@@ -82,7 +85,10 @@ def gene_windows(genes: pd.DataFrame, sizes: ChromSizes, config: RegionConfig = 
     leaving their chromosome are dropped. Rows are gene by gene, offsets in order.
     """
     if config.non_overlapping:
-        genes = genes[_alone(genes)]
+        alone = _alone(genes)
+        logger.info("%d of %d genes overlap another gene and are left out (non-overlapping genes "
+                    "only)", int((~alone).sum()), len(genes))
+        genes = genes[alone]
     plus = (genes["strand"] == "+").to_numpy()
     tss = np.where(plus, genes["start"], genes["end"] - 1)
     offsets = config.offsets

@@ -2,13 +2,19 @@
 folder, written through the run layer (:mod:`fiddle_factornet.runs.training`): ``run.json``
 (settings, architecture, inputs, target), ``model.keras`` (best weights), ``best.weights.h5``,
 ``final.weights.h5``, ``history.json``/``history.csv``, TensorBoard ``logs/``, and FIDDLE's own
-``learning_curve.csv`` (held-out KL against training samples seen) and validation and test windows
-as BED6 (``valid_regions.bed``, ``test_regions.bed``: chrom, start, end, ., 0, strand).
+``learning_curve.csv`` (held-out KL against training samples seen, every ``curve_every`` samples:
+see :class:`LearningCurve`) and validation and test windows as BED6 (``valid_regions.bed``,
+``test_regions.bed``: chrom, start, end, ., 0, strand).
+
+Defaults follow the original: windows holding a missing value (NaN) are left out
+(``missing="skip"``), an N in the DNA is 0.25 in each row (``dna_n``), only non-overlapping genes
+(``RegionConfig.non_overlapping``), batches of 20 (the released code's).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -23,8 +29,10 @@ from ..pipeline import evaluation_dataset, numpy_batches, steps, training_datase
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
 from ..data.tables import format_rows
-from .manifest import TrackManifest, fiddle_view, view_sizes
+from .evaluation import kl_per_region
+from .manifest import MISSING, TrackManifest, drop_missing, fiddle_view, view_sizes
 from .model import FiddleConfig, build_fiddle, transfer_module
+from .view import FIDDLE_DNA_N
 from .regions import (RegionConfig, gene_windows, read_genes, region_columns, split_by_chromosome,
                       split_shuffled)
 
@@ -50,11 +58,14 @@ class FiddleTrainSettings:
     test_chroms: tuple[str, ...] = DEFAULT_TEST
     epochs: int = 50
     patience: int = 5
-    batch_size: int = 64
+    batch_size: int = 20               # the released code's
     learning_rate: float = 1e-3
     seed: int = 0
     cache: bool | str = True
     regions: RegionConfig = field(default_factory=RegionConfig)
+    curve_every: int = 2000            # learning-curve point every N training samples; 0: per epoch
+    missing: str = "skip"              # windows with a NaN in a track or the target: skip or zero
+    dna_n: float = FIDDLE_DNA_N        # an N in the DNA: this value in each of the 4 rows
     reload: str | None = path_field(None)  # a trained FIDDLE model folder to take modules from
     reload_modules: tuple[str, ...] = ()  # which tracks' modules (default: every shared one)
     freeze: bool = False               # keep the reloaded modules fixed (else fine-tune them)
@@ -76,8 +87,85 @@ def write_regions(path: Path, samples: Samples) -> None:
 TASK = TaskConfig("kl_divergence")
 
 
+class LearningCurve(keras.callbacks.Callback):
+    """The learning curve, written to ``path`` as ``samples_seen,train_kl,valid_kl`` rows: a point
+    every ``every`` training samples (at the end of the batch that reaches the next multiple)
+    and at the end of every epoch; ``every=0``: at the end of every epoch only.
+
+    - ``samples_seen``: training samples seen since the run began (epochs before included);
+    - ``train_kl``: the mean training loss (KL divergence, dropout active, as Keras reports it)
+      over the samples seen since the previous point (for epoch-end points alone: the epoch's);
+    - ``valid_kl``: the mean KL divergence of the validation windows, ``valid_inputs`` (name ->
+      (m, L, H)) and ``valid_target`` (m, L), predicted in inference mode (at the end of an
+      epoch: Keras' ``val_loss``, the same figure).
+
+    The file is rewritten at every point; a resumed run keeps the points of its complete epochs.
+    """
+
+    def __init__(self, path: Path, n_train: int, batch_size: int, every: int,
+                 valid_inputs: dict[str, np.ndarray], valid_target: np.ndarray):
+        super().__init__()
+        self.path, self.n_train, self.batch_size, self.every = path, n_train, batch_size, every
+        self.valid_inputs, self.valid_target = valid_inputs, valid_target
+        self.rows: list[tuple[int, float, float]] | None = None
+        self._epoch_start = 0
+        self._last = (0, 0.0)  # (samples into the epoch, their summed loss) at the last point
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._epoch_start = epoch * self.n_train
+        self._last = (0, 0.0)
+        if self.rows is None:  # the first epoch of this fit: keep the complete epochs' points
+            self.rows = [row for row in _read_curve(self.path) if row[0] <= self._epoch_start]
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        if not self.every or not logs or "loss" not in logs:
+            return
+        within = min((batch + 1) * self.batch_size, self.n_train)
+        before = min(batch * self.batch_size, self.n_train)
+        start = self._epoch_start
+        if within >= self.n_train or (start + within) // self.every == (start + before) // self.every:
+            return  # no multiple of ``every`` reached (or the epoch's end, recorded there)
+        prediction = self.model.predict(self.valid_inputs, batch_size=256, verbose=0)
+        self._add(within, float(logs["loss"]),
+                  float(kl_per_region(self.valid_target, prediction).mean()))
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = logs or {}
+        self._add(self.n_train, float(logs.get("loss", np.nan)),
+                  float(logs.get("val_loss", np.nan)))
+
+    def _add(self, within: int, running_mean: float, valid_kl: float) -> None:
+        """A point ``within`` samples into the epoch; ``running_mean``: Keras' mean loss since
+        the epoch began (weighted by batch size), from which the mean since the last point comes."""
+        total = running_mean * within
+        last_within, last_total = self._last
+        train_kl = (total - last_total) / (within - last_within)
+        self._last = (within, total)
+        self.rows.append((self._epoch_start + within, train_kl, valid_kl))
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text(CURVE_HEADER + "".join(f"{s},{t:.6f},{v:.6f}\n" for s, t, v in self.rows))
+        os.replace(tmp, self.path)
+
+
+CURVE_HEADER = "samples_seen,train_kl,valid_kl\n"
+
+
+def _read_curve(path: Path) -> list[tuple[int, float, float]]:
+    """The rows of a learning_curve.csv (none when there is no file)."""
+    if not path.is_file():
+        return []
+    return [(int(s), float(t), float(v)) for s, t, v in
+            (line.split(",") for line in path.read_text().splitlines()[1:] if line)]
+
+
 def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
     """Train a FIDDLE model and write its folder; returns the history."""
+    if settings.missing not in MISSING:
+        raise InputError(f"missing={settings.missing!r} is not one of {', '.join(MISSING)}",
+                         setting="missing")
+    if settings.curve_every < 0:
+        raise InputError(f"curve_every={settings.curve_every} must be >= 0 (0: once per epoch)",
+                         setting="curve_every")
     manifest = TrackManifest.read(settings.manifest)
     inputs = settings.inputs or tuple(t.name for t in manifest.role("input"))
     target = settings.target or manifest.role("target")[0].name
@@ -88,12 +176,17 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
     with TrainingRun(settings.output_dir, record, settings.overwrite, settings.resume,
                      sources) as run:
         view = fiddle_view(manifest, inputs, settings.target, settings.regions.length,
-                           settings.cache, settings.controls)
+                           settings.cache, settings.controls, settings.dna_n)
         sizes = view_sizes(view)
         with_data = set.intersection(*(t.per_cell[0].chromosomes
                                        for t in view.tracks + (view.target,)))
         windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions,
                                [name for name in sizes.names if name in with_data])
+        dropped = 0
+        if settings.missing == "skip":
+            windows, dropped = drop_missing(manifest, settings.target, windows,
+                                            settings.regions.length)
+        record.update(windows=len(windows), windows_dropped_missing=dropped)
         if settings.split == "chromosome":
             parts = split_by_chromosome(windows, ChromSplit(settings.valid_chroms,
                                                             settings.test_chroms).check(sizes), sizes)
@@ -122,17 +215,25 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
                     len(parts["test"]))
         fit = FitConfig(settings.epochs, settings.patience, settings.learning_rate,
                         settings.batch_size, settings.seed)
+        valid_inputs, valid_target = _as_arrays(view, parts["valid"]) if settings.curve_every \
+            else ({}, np.zeros((0, settings.regions.length), np.float32))
+        curve = LearningCurve(run.path / "learning_curve.csv", len(train), settings.batch_size,
+                              settings.curve_every, valid_inputs, valid_target)
         history = run.fit(
             model, lambda first, n: training_dataset(view, train, settings.batch_size, n,
                                                      settings.seed, first),
             steps(len(train), settings.batch_size),
-            evaluation_dataset(view, parts["valid"], settings.batch_size), fit)
-        seen = (np.arange(len(history["loss"])) + 1) * len(train)
-        (run.path / "learning_curve.csv").write_text("samples_seen,train_kl,valid_kl\n" + "".join(
-            f"{s},{t:.6f},{v:.6f}\n" for s, t, v in zip(seen, history["loss"],
-                                                         history["val_loss"])))
+            evaluation_dataset(view, parts["valid"], settings.batch_size), fit,
+            callbacks=(curve,))
         run.commit()
     return history
+
+
+def _as_arrays(view, windows: Samples) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The view's inputs (name -> (n, L, H)) and targets (n, L) of ``windows``, read once."""
+    batches = list(numpy_batches(view, windows, 4096))
+    return ({name: np.concatenate([x[name] for x, _ in batches]) for name in batches[0][0]},
+            np.concatenate([t for _, t in batches]))
 
 
 def _refuse_empty_target(view, windows: Samples, manifest: TrackManifest) -> None:
@@ -150,7 +251,12 @@ def _reload_modules(model: keras.Model, settings: FiddleTrainSettings) -> None:
     source_dir = Path(settings.reload)
     source = open_model_folder(source_dir, "fiddle").load_model()
     have = {layer.name[:-len("_module")] for layer in source.layers if layer.name.endswith("_module")}
-    wanted = settings.reload_modules or tuple(i.name for i in model.inputs if i.name in have)
+    mine = [i.name for i in model.inputs]
+    wanted = settings.reload_modules or tuple(name for name in mine if name in have)
+    if not wanted:
+        raise InputError(f"{source_dir}: shares no module with this model: it has modules for "
+                         f"{', '.join(sorted(have)) or 'no track'}, this model's inputs are "
+                         f"{', '.join(mine)}", setting="reload")
     for name in wanted:
         if name not in have:
             raise InputError(f"{source_dir}: has no module for track {name!r} "

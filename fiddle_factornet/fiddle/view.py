@@ -1,5 +1,10 @@
 """FIDDLE's view of the samples: one matrix per track in each gene's orientation, and the target
-TSS-seq profile as a probability distribution."""
+TSS-seq profile as a probability distribution.
+
+DNA is one-hot in A, C, G, T rows; an N (any other letter) is ``dna_n`` in each of the 4 rows:
+FIDDLE's own encoding, 0.25 (:data:`FIDDLE_DNA_N`), by default; 0 is the package's data layer's
+(and FactorNet's) encoding.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from ..data.genome import COMPLEMENT_CODE, Genome, Windows
 from ..data.samples import Samples
 from ..pipeline import Allocate, TrackInput, fresh, onehot_table
 
+#: FIDDLE's value for N in each of the 4 DNA rows (the original's ``'n': [0.25] * 4``)
+FIDDLE_DNA_N = 0.25
+
 #: a target distribution's denominator is total + PROFILE_EPSILON (as FIDDLE's)
 PROFILE_EPSILON = 1e-5
 
@@ -21,8 +29,9 @@ CONTROLS = ("target", "noise")
 
 @dataclass(frozen=True)
 class FiddleView:
-    """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA), target a profile (n, L);
-    ``controls`` add ``control_target`` and/or ``control_noise`` inputs (n, L, 1)."""
+    """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA (n, L, 4), an N being ``dna_n``
+    in each row), target a profile (n, L); ``controls`` add ``control_target`` and/or
+    ``control_noise`` inputs (n, L, 1)."""
 
     genome: Genome | None
     tracks: tuple[TrackInput, ...]
@@ -30,6 +39,7 @@ class FiddleView:
     length: int = 500
     dna_name: str = "dna"
     controls: tuple[str, ...] = ()
+    dna_n: float = FIDDLE_DNA_N
 
     def input_shapes(self, samples: Samples) -> dict[str, tuple[int, ...]]:
         shapes = {self.dna_name: (self.length, 4)} if self.genome is not None else {}
@@ -51,7 +61,8 @@ class FiddleView:
             codes = self.genome.codes(windows, out=allocate("codes", (n, length), np.uint8))
             codes[minus] = COMPLEMENT_CODE[codes[minus, ::-1]]
             dna = allocate(self.dna_name, (n, length, 4), np.float32)
-            inputs[self.dna_name] = np.take(onehot_table(4), codes, axis=0, out=dna, mode="clip")
+            inputs[self.dna_name] = np.take(dna_table(self.dna_n), codes, axis=0, out=dna,
+                                            mode="clip")
         for track in self.tracks:
             inputs[track.name] = self._oriented(track, windows, samples, minus, allocate)
         profile = sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
@@ -69,6 +80,13 @@ class FiddleView:
                           allocate(track.name, (len(samples), windows.length, track.width), np.float32))
         rows[minus] = rows[minus][:, ::-1][..., track.rc_order]
         return rows
+
+
+def dna_table(n_value: float) -> np.ndarray:
+    """(5, 4) float32: one-hot rows of base codes A, C, G, T, and N = ``n_value`` in each row."""
+    table = onehot_table(4)
+    table[4] = n_value
+    return table
 
 
 def sense_profile(counts: np.ndarray) -> np.ndarray:

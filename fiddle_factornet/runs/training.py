@@ -22,10 +22,12 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import keras
+import numpy as np
 
+from ..data.samples import Samples
 from ..errors import InputError
 from ..pipeline import reader_errors
 from .outputs import check_replaceable, output_lock, refuse_inputs, swap_in
@@ -71,6 +73,26 @@ class FitConfig:
     learning_rate: float
     batch_size: int
     seed: int
+
+
+class Jitter(keras.callbacks.Callback):
+    """Moves for samples that may move (``shift`` > 0), drawn afresh for every epoch from
+    (seed, epoch): give :meth:`offsets` to ``evaluation_dataset`` and this callback to the run, and
+    the validation windows are jittered anew in every validation pass, as the original
+    FactorNet's multi-task validation was."""
+
+    def __init__(self, samples: Samples, seed: int):
+        super().__init__()
+        self.shift, self.seed = samples.shift.astype(np.int64), seed
+        self._offsets = np.zeros(len(samples), np.int64)
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        rng = np.random.default_rng([self.seed, 7, epoch])  # 7: apart from training's draws
+        self._offsets = rng.integers(-self.shift, self.shift + 1)
+
+    def offsets(self) -> np.ndarray:
+        """(n,) int64: this epoch's moves."""
+        return self._offsets
 
 
 def partial_path(output: str | os.PathLike) -> Path:
@@ -212,20 +234,22 @@ class TrainingRun:
         return model
 
     def fit(self, model: keras.Model, batches: Callable[[int, int], Any], steps_per_epoch: int,
-            validation: Any, fit: FitConfig) -> dict[str, list[float]]:
+            validation: Any, fit: FitConfig,
+            callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
         """Train from the last completed epoch to ``fit.epochs`` (or early stopping).
 
         ``batches(first_epoch, n_epochs)`` gives the training batches of epochs
-        ``first_epoch .. first_epoch + n_epochs - 1``.
+        ``first_epoch .. first_epoch + n_epochs - 1``; ``callbacks``: the family's own Keras
+        callbacks, called after the run's (best weights, progress, TensorBoard).
         """
         done = self.state["epochs_done"]
         if done < fit.epochs and not self.state["stopped_early"]:
-            callbacks = [_Progress(self.path, fit.patience, self.state),
-                         keras.callbacks.TensorBoard(self.path / "logs")]
+            every = [_Progress(self.path, fit.patience, self.state),
+                     keras.callbacks.TensorBoard(self.path / "logs"), *callbacks]
             with reader_errors():  # a reader thread's error comes out as itself, in one line
                 model.fit(batches(done, fit.epochs - done), initial_epoch=done, epochs=fit.epochs,
                           steps_per_epoch=steps_per_epoch, validation_data=validation,
-                          callbacks=callbacks, shuffle=False,
+                          callbacks=every, shuffle=False,
                           verbose=1 if sys.stderr.isatty() else 2)
         if not (self.path / "best.weights.h5").is_file():
             raise InputError(f"{self.path}: the validation loss was never a number (NaN in every "
