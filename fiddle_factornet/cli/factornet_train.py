@@ -44,7 +44,7 @@ define_float("dropout", 0.5, "Dropout rate p.", FLAGS, short_name="p", minimum=0
 define_float("recurrentdropout", 0.1, "Dropout on the LSTM's recurrent state (the original's 0.1).",
              FLAGS, minimum=0, below=1)
 flags.DEFINE_boolean("fast_lstm", False, "A faster LSTM: gates through the sigmoid, no recurrent "
-                     "dropout (a GPU's fused kernel; about 2x on a CPU, bench/"
+                     "dropout (a GPU's fused kernel; 1.4x on a 2-core CPU, bench/"
                      "bench_factornet_model.py). The original: Keras 1's hard sigmoid, recurrent "
                      "dropout 0.1.", flag_values=FLAGS)
 define_int("seed", 420, "Random seed.", FLAGS, short_name="s", minimum=0)
