@@ -124,6 +124,7 @@ def test_a_target_without_signal_is_refused(small_demo, tmp_path):
     assert "the target track 'empty' is zero in every one of the" in result.stderr.splitlines()[-1]
 
 
+@pytest.mark.slow  # ~2 min: thirteen commands, each importing TensorFlow
 def test_the_experiment_script_on_the_small_demo(small_demo, tmp_path):
     import os
 
