@@ -262,56 +262,50 @@ class TrackSet:
                      out: np.ndarray) -> None:
         """Fill out[..., k] from the bigWig, one read per run of nearby windows."""
         handle = self._handle(k)
-        length = windows.length
-        for cid in np.unique(windows.chrom[present]):
-            rows = np.flatnonzero(present & (windows.chrom == cid))
-            rows = rows[np.argsort(windows.start[rows], kind="stable")]
-            size = int(chrom_len[rows[0]])
-            lo = np.clip(windows.start[rows], 0, size)
-            hi = np.clip(windows.start[rows] + length, 0, size)
-            breaks = np.flatnonzero((lo[1:] > hi[:-1] + MERGE_GAP)
-                                    | (lo[1:] // MAX_SPAN != lo[:-1] // MAX_SPAN)) + 1
-            for span in np.split(np.arange(len(rows)), breaks):
-                span_lo, span_hi = int(lo[span[0]]), int(hi[span].max())
-                if span_hi > span_lo:
-                    values = read_values(handle, windows.chrom_names[cid], span_lo, span_hi,
-                                         self.files[k])
-                else:
-                    values = np.zeros(1, np.float32)
-                out[rows[span], :, k] = gather_windows(values, -span_lo, size,
-                                                       windows.start[rows[span]], length, 0.0)
+        for cid, rows, span_lo, span_hi, size in _spans(windows, chrom_len, present):
+            if span_hi > span_lo:
+                values = read_values(handle, windows.chrom_names[cid], span_lo, span_hi,
+                                     self.files[k])
+            else:
+                values = np.zeros(1, np.float32)
+            out[rows, :, k] = gather_windows(values, -span_lo, size, windows.start[rows],
+                                             windows.length, 0.0)
 
     def missing(self, windows: Windows) -> np.ndarray:
         """(n,) bool: the windows holding a base where one of the tracks stores NaN (a missing
         value; see the module docstring). Read from the bigWigs (never the caches), one read per
         run of nearby windows as :meth:`rows` does; a chromosome a track lacks holds no NaN."""
         hit = np.zeros(len(windows), dtype=bool)
-        length = windows.length
         for k in range(len(self)):
-            chroms = self._chroms[k]
-            for cid in np.unique(windows.chrom):
-                name = windows.chrom_names[cid]
-                if name not in chroms:
+            chrom_len, present = self._present(k, windows)
+            for cid, rows, span_lo, span_hi, _ in _spans(windows, chrom_len, present):
+                if span_hi <= span_lo:
                     continue
-                rows = np.flatnonzero(windows.chrom == cid)
-                rows = rows[np.argsort(windows.start[rows], kind="stable")]
-                lo = np.clip(windows.start[rows], 0, chroms[name])
-                hi = np.clip(windows.start[rows] + length, 0, chroms[name])
-                breaks = np.flatnonzero((lo[1:] > hi[:-1] + MERGE_GAP)
-                                        | (lo[1:] // MAX_SPAN != lo[:-1] // MAX_SPAN)) + 1
-                for span in np.split(np.arange(len(rows)), breaks):
-                    span_lo, span_hi = int(lo[span[0]]), int(hi[span].max())
-                    if span_hi <= span_lo:
-                        continue
-                    starts, ends = stored_nan_intervals(self._handle(k), name, span_lo, span_hi,
-                                                        self.files[k])
-                    if len(starts):
-                        first = windows.start[rows[span]]
-                        # NaN runs starting before the window's end minus those ending before it
-                        hit[rows[span]] |= (np.searchsorted(starts, first + length, side="left")
-                                            > np.searchsorted(ends, first, side="right"))
+                starts, ends = stored_nan_intervals(self._handle(k), windows.chrom_names[cid],
+                                                    span_lo, span_hi, self.files[k])
+                if len(starts):
+                    first = windows.start[rows]
+                    # NaN runs starting before the window's end minus those ending before it
+                    hit[rows] |= (np.searchsorted(starts, first + windows.length, side="left")
+                                  > np.searchsorted(ends, first, side="right"))
         return hit
 
     def reverse_complement(self, rows: np.ndarray) -> np.ndarray:
         """Rows of the reverse-complement strand: (n, L, k) -> (n, L, k), pairs swapped."""
         return rows[:, ::-1, self.rc_order]
+
+
+def _spans(windows: Windows, chrom_len: np.ndarray, present: np.ndarray):
+    """Runs of nearby windows of one chromosome, to read with one call each: yields (chromosome
+    index, window rows (m,), first base, end base, chromosome length) for the ``present`` windows
+    (``chrom_len`` (n,) per window)."""
+    for cid in np.unique(windows.chrom[present]):
+        rows = np.flatnonzero(present & (windows.chrom == cid))
+        rows = rows[np.argsort(windows.start[rows], kind="stable")]
+        size = int(chrom_len[rows[0]])
+        lo = np.clip(windows.start[rows], 0, size)
+        hi = np.clip(windows.start[rows] + windows.length, 0, size)
+        breaks = np.flatnonzero((lo[1:] > hi[:-1] + MERGE_GAP)
+                                | (lo[1:] // MAX_SPAN != lo[:-1] // MAX_SPAN)) + 1
+        for span in np.split(np.arange(len(rows)), breaks):
+            yield cid, rows[span], int(lo[span[0]]), int(hi[span].max()), size

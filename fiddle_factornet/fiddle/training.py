@@ -14,7 +14,6 @@ Defaults follow the original: windows holding a missing value (NaN) are left out
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..runs.models import open_model_folder
 from ..runs.record import RunRecord, describe_device, path_field, settings_record
-from ..runs.training import FitConfig, TaskConfig, TrainingRun
+from ..runs.training import FitConfig, TaskConfig, TrainingRun, write_atomic
 from ..pipeline import evaluation_dataset, numpy_batches, steps, training_dataset
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
@@ -142,9 +141,8 @@ class LearningCurve(keras.callbacks.Callback):
         train_kl = (total - last_total) / (within - last_within)
         self._last = (within, total)
         self.rows.append((self._epoch_start + within, train_kl, valid_kl))
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(CURVE_HEADER + "".join(f"{s},{t:.6f},{v:.6f}\n" for s, t, v in self.rows))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, CURVE_HEADER + "".join(f"{s},{t:.6f},{v:.6f}\n"
+                                                       for s, t, v in self.rows))
 
 
 CURVE_HEADER = "samples_seen,train_kl,valid_kl\n"

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,8 @@ def partial_path(output: str | os.PathLike) -> Path:
     return output.with_name(f"{output.name}.partial")
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a file of a folder being written (e.g. progress, a curve) in one step."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -135,7 +137,7 @@ class _Progress(keras.callbacks.Callback):
         self.model.save(self.folder / f".{CHECKPOINT}.tmp.keras")
         os.replace(self.folder / f".{CHECKPOINT}.tmp.keras", self.folder / CHECKPOINT)
         state["epochs_done"] = epoch + 1
-        _write_atomic(self.folder / PROGRESS, json.dumps(state, indent=1))
+        write_atomic(self.folder / PROGRESS, json.dumps(state, indent=1))
         _write_history_csv(self.folder / "history.csv", state["history"])
 
 
@@ -152,7 +154,7 @@ def _seed_generators(model: keras.Model) -> list:
 def _write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
     keys = list(history)
     rows = zip(*(history[key] for key in keys))
-    _write_atomic(path, "epoch," + ",".join(keys) + "\n" + "".join(
+    write_atomic(path, "epoch," + ",".join(keys) + "\n" + "".join(
         f"{epoch}," + ",".join(repr(v) for v in row) + "\n" for epoch, row in enumerate(rows)))
 
 
@@ -217,7 +219,7 @@ class TrainingRun:
                                  "the best weights so far, is %s (resume it to go on)",
                                  self.state["epochs_done"], self.path)
                 elif self.path.exists():
-                    _remove_tree(self.path)
+                    shutil.rmtree(self.path, ignore_errors=True)
         finally:
             self._lock.__exit__(None, None, None)
 
@@ -263,23 +265,16 @@ class TrainingRun:
                     self.state["epochs_done"], self.state["best"], self.state["best_epoch"])
         return history
 
-    def commit(self, **record: Any) -> Path:
+    def commit(self) -> Path:
         """Write the run record and move the finished folder into place."""
         for name in (CHECKPOINT, PROGRESS):
             (self.path / name).unlink(missing_ok=True)
         self.record.update(epochs_done=self.state["epochs_done"],
                            stopped_early=self.state["stopped_early"],
-                           best_epoch=self.state["best_epoch"], best_val_loss=self.state["best"],
-                           **record)
+                           best_epoch=self.state["best_epoch"], best_val_loss=self.state["best"])
         self.record.write(self.path / RECORD_NAME)
         check_replaceable(self.output, self.overwrite)
         swap_in(self.path, self.output)
         self._committed = True
         logger.info("model folder written: %s", self.output)
         return self.output
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
