@@ -27,6 +27,9 @@ setup(
         "tqdm>=4.60",
         "tensorboard>=2.16",  # the TensorBoard callback; tensorflow no longer installs it
         "matplotlib>=3.6",  # FIDDLE's learning-curve and profile plots (PNG)
+        "logomaker>=0.8",  # sequence logos of kernel motifs and attributions (matplotlib-based)
+        "pyjaspar>=3.0",  # JASPAR's releases as SQLite, offline: the default motif database
+        "memelite>=0.5",  # TOMTOM (p-values, offsets, strands) in numba, no MEME suite install
     ],
     extras_require={"test": ["pytest>=7", "scikit-learn"]},
 )

@@ -1,5 +1,8 @@
 """Shared fixtures: every test gets its own cache directory."""
 
+import logging
+import signal
+
 import pytest
 
 from fiddle_factornet.data.cache import CACHE_ENV
@@ -22,3 +25,27 @@ def cache_dir(tmp_path, monkeypatch):
 def small_demo(tmp_path_factory):
     """The demo dataset at SMALL_DEMO's size, generated once per test session."""
     return make_demo(tmp_path_factory.mktemp("demo") / "demo", SMALL_DEMO)
+
+
+@pytest.fixture
+def runner_state():
+    """run() sets up logging and a SIGTERM handler: give them back after an in-process run."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    sigterm = signal.getsignal(signal.SIGTERM)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    signal.signal(signal.SIGTERM, sigterm)
+
+
+def run_command(module, *args) -> int:
+    """A command (its ``fiddle_factornet.cli`` module) run in this process: its exit code."""
+    from fiddle_factornet.cli import run
+
+    try:
+        run(module.COMMAND, module.__doc__, module.FLAGS, module.main, module.SETTING_FLAGS,
+            argv=[str(a) for a in args])
+    except SystemExit as exit_:
+        return exit_.code
+    return 0

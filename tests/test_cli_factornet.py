@@ -153,6 +153,7 @@ def test_meta_annotations_and_motif_flags_train_and_predict(small_demo, tmp_path
     assert len(gzip.open(out, "rt").read().splitlines()) == 2
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute
 def test_multi_task_model_predicts_each_tf(small_demo, tmp_path):
     genome = ["--genome", small_demo / "genome/demo.fa"]
     model = tmp_path / "model"

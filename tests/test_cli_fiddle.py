@@ -141,6 +141,7 @@ def test_the_experiment_script_on_the_small_demo(small_demo, tmp_path):
     assert importance == ["dna", "netseq", "mnase", "tfiib", "rnaseq"]
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute
 def test_reload_a_trained_module_frozen(small_demo, tmp_path):
     import os
 

@@ -18,10 +18,12 @@ from fiddle_factornet.errors import InputError
 BIN = Path(__file__).resolve().parents[1] / "bin"
 #: each Python command of bin/ -> its module in fiddle_factornet.cli
 MODULES = {
-    "ffn-bag": "bag", "ffn-convert": "convert", "ffn-demo": "demo", "ffn-evaluate": "evaluate",
+    "ffn-attribute": "attribute", "ffn-bag": "bag", "ffn-convert": "convert", "ffn-demo": "demo",
+    "ffn-evaluate": "evaluate", "ffn-fiddle-attribute": "fiddle_attribute",
     "ffn-fiddle-evaluate": "fiddle_evaluate", "ffn-fiddle-importance": "fiddle_importance",
-    "ffn-fiddle-train": "fiddle_train", "ffn-labels": "labels", "ffn-predict": "factornet_predict",
-    "ffn-train": "factornet_train",
+    "ffn-fiddle-predict": "fiddle_predict",
+    "ffn-fiddle-train": "fiddle_train", "ffn-labels": "labels", "ffn-motifs": "motifs",
+    "ffn-predict": "factornet_predict", "ffn-train": "factornet_train",
 }
 WORKFLOWS = ("ffn-factornet-demo", "ffn-fiddle-experiment")  # bash scripts
 ABSL_FLAGS = ("--verbosity", "--helpfull", "--helpshort", "--flagfile", "--logtostderr",
@@ -192,7 +194,7 @@ FIDDLE = ["--manifest", "tracks.tsv", "--genes", "genes.bed"]
     ("ffn-train", [*TRAIN, "-o", "m", "extra"], ["unexpected argument 'extra'"]),
     ("ffn-predict", ["-i", "c", "-m", "m", "-f", "CTCF", "-b", "r.bed", "--genome", "g.fa",
                      "-o", "p.gz", "--outputfile", "q.gz"], ["unknown flag --outputfile"]),
-    ("ffn-predict", ["-o", "p.gz"], ["missing required flags", "-m/--modeldir", "-b/--bed"]),
+    ("ffn-predict", ["-o", "p.gz"], ["missing required flags", "-m/--modeldir"]),
     ("ffn-labels", ["-i", "A", "--genome", "g", "-c", "chr1", "-o", "l.gz"], ["unknown flag -c"]),
     ("ffn-labels", ["-i", "A", "--genome", "g", "-o", "l.gz", "--", "x"], ["unexpected argument"]),
     ("ffn-bag", ["-i", "a,b", "-o", "x.gz", "-oc", "y.gz"], ["only one of", "-oc/--output_replace"]),
@@ -268,21 +270,6 @@ def fake_command(tmp_path, error):
 
     return lambda: run("ffn-fake", "A fake command.", flag_values, main,
                        {"overwrite": "-oc", "motif_db": "-mo"}, argv=["-o", str(tmp_path / "x")])
-
-
-@pytest.fixture
-def runner_state():
-    """run() sets up logging and a SIGTERM handler: give them back after an in-process test."""
-    import logging
-    import signal
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    sigterm = signal.getsignal(signal.SIGTERM)
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.mark.parametrize("error, code, line", [

@@ -225,3 +225,17 @@ def test_windows_where_a_track_has_no_data_are_dropped(tmp_path):
         ("chrI", 1000, 2000, "a", 0, "+"), ("chrII", 1500, 2500, "b", 0, "-")]), SIZES)
     windows = gene_windows(genes, SIZES, chromosomes=["chrI"])
     assert len(windows) == 25 and set(windows.chrom.tolist()) == {0}
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("", "no windows"),
+    ("chr1\t0\t500\n", "line 1: a window needs its strand"),
+    ("chr1\t0\t500\tg\t0\t+\nchr1\t0\t400\tg\t0\t-\n", "line 2: window chr1:0-400 is 400 bp"),
+])
+def test_windows_bed_errors_name_the_file_and_line(tmp_path, rows, message):
+    from fiddle_factornet.fiddle.evaluation import read_regions
+
+    path = tmp_path / "windows.bed"
+    path.write_text(rows)
+    with pytest.raises(InputError, match=message):
+        read_regions(path, ChromSizes(("chr1",), (1000,)), length=500)

@@ -190,6 +190,7 @@ def _train_command(demo, out, epochs, *extra):
             *SMALL_MODEL, "-o", str(out), *extra]
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute
 def test_an_interrupted_training_resumes_where_it_stopped(small_demo, tmp_path):
     """SIGTERM after an epoch: one line, the partial folder kept; --resume then ends with the
     history of the run that was never interrupted."""

@@ -243,7 +243,7 @@ METAVARS = {
     "regions": "BED", "genes": "FILE", "manifest": "TSV", "motif": "MEME", "factor": "TF",
     "cell_type": "NAME", "chroms": "CHR,...", "validchroms": "CHR,...", "testchroms": "CHR,...",
     "inputs": "TRACK,...", "target": "TRACK", "controls": "NAME,...", "reload_modules": "TRACK,...",
-    "compare": "NAME=FILE,...",
+    "compare": "NAME=FILE,...", "bigwig": "PATH", "bedgraph": "PATH",
 }
 
 

@@ -1,6 +1,7 @@
 """Writers of the file formats the package reads: FASTA, bigWig, BED / narrowPeak.
 
-Used by the demo-data generator and by the tests, which build their own tiny files.
+Used by the demo-data generator, by the tests (which build their own tiny files) and for
+per-base tracks over windows (attributions, predicted profiles).
 """
 
 from __future__ import annotations
@@ -73,3 +74,24 @@ def write_bed(path: str | os.PathLike, rows: Sequence[Sequence], header: str = "
 def narrowpeak_row(chrom: str, start: int, end: int, score: float = 0.0) -> tuple:
     """A narrowPeak row with the summit at the centre (signal, p and q values = ``score``)."""
     return (chrom, start, end, ".", 0, ".", score, score, score, (end - start) // 2)
+
+
+def write_window_bigwig(path: str | os.PathLike, chrom_sizes: Sequence[tuple[str, int]],
+                        chrom: np.ndarray, window_start: np.ndarray, values: np.ndarray) -> Path:
+    """Per-base values (n, L) of n windows (chromosome index ``chrom`` (n,) into ``chrom_sizes``,
+    first base ``window_start`` (n,)) as a bigWig: a base in several windows gets their mean;
+    bases off a chromosome and outside every window are left uncovered."""
+    handle = pyBigWig.open(str(path), "w")
+    handle.addHeader(list(chrom_sizes))
+    offsets = np.arange(values.shape[1])
+    for cid in np.unique(chrom):  # header order: chromosome indices ascend
+        name, size = chrom_sizes[cid]
+        rows = chrom == cid
+        positions = (window_start[rows, None] + offsets).ravel()
+        keep = (positions >= 0) & (positions < size)
+        bases, which = np.unique(positions[keep], return_inverse=True)
+        mean = np.bincount(which, values[rows].ravel()[keep]) / np.bincount(which)
+        handle.addEntries([name] * len(bases), bases.tolist(), ends=(bases + 1).tolist(),
+                          values=mean.tolist())
+    handle.close()
+    return Path(path)

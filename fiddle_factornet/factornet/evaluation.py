@@ -16,7 +16,8 @@ plus scikit-learn's average precision. Every metric takes ``labels`` (n,) 0/1 or
 ``scores`` (n,) float; bins with equal scores count as one threshold (ties grouped).
 
 Bagging (:func:`bag_submissions`) rank-averages submissions for the same regions; a bin that
-scores 0 in every submission (a blacklisted bin) stays 0.
+scores 0 in every submission (a blacklisted bin) stays 0. The bagged scores can be written as a
+submission and/or as browser tracks (bigWig, bedGraph) by the rule of :mod:`~.prediction_tracks`.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from ..errors import InputError
 from ..runs.outputs import check_outputs, recorded_outputs, safe_output, safe_outputs
 from ..runs.record import RECORD_NAME, RunRecord, absolute
 from ..data.files import GZIP_ERRORS, compression, gzip_error, open_text, require_file
+from ..data.genome import ChromSizes, load_chrom_sizes, prefix_hint
 from ..data.intervals import header_line_count
 from ..data.tables import MAX_SIGNIFICANT, format_rows, scientific
+from .prediction_tracks import score_tracks
 
 logger = logging.getLogger(__name__)
 
@@ -550,29 +553,63 @@ def rank_average(scores: Sequence[np.ndarray]) -> np.ndarray:
     return bagged
 
 
-def bag_submissions(paths: Sequence[str | os.PathLike], output: str | os.PathLike,
-                    overwrite: bool = False, score_digits: int = SCORE_DIGITS) -> int:
-    """Rank-average submission files of the same regions (:func:`rank_average`) into a new one.
+def bag_submissions(paths: Sequence[str | os.PathLike], output: str | os.PathLike | None,
+                    overwrite: bool = False, score_digits: int = SCORE_DIGITS,
+                    bigwig: str | os.PathLike | None = None,
+                    bedgraph: str | os.PathLike | None = None,
+                    genome: str | os.PathLike | None = None) -> int:
+    """Rank-average submission files of the same regions (:func:`rank_average`) into a new one
+    and/or browser tracks.
 
     The files must hold the same rows (matched by coordinates, as :func:`match_rows`); the output
     keeps the first file's row order. A bin scoring 0 in every file (blacklisted) stays 0; the
     others get their rescaled mean rank, written with ``score_digits`` significant digits (see
-    :func:`write_submission`). Returns the number of rows written.
+    :func:`write_submission`). ``output`` None writes no submission; ``bigwig`` / ``bedgraph``
+    write the bagged scores as tracks (:mod:`~.prediction_tracks`; the bedGraph gzipped when its
+    name ends in .gz), which need the chromosome sizes of ``genome`` (chrom.sizes, .fai or FASTA).
+    Returns the number of rows.
     """
     check_score_digits(score_digits)
-    record = RunRecord("factornet bagging", {"input_files": [absolute(p) for p in paths],
-                                             "output": absolute(output), "overwrite": overwrite,
-                                             "score_digits": score_digits})
-    with recorded_outputs([output], record, overwrite, paths) as (tmp,):
-        return _bag_into(tmp, paths, output, score_digits)
+    named = {name: path for name, path in (("output", output), ("bigwig", bigwig),
+                                           ("bedgraph", bedgraph)) if path is not None}
+    if not named:
+        raise InputError("nothing to write: give the bagged submission, a bigWig or a bedGraph",
+                         setting="output")
+    sizes = None
+    if bigwig is not None or bedgraph is not None:
+        if genome is None:
+            raise InputError("a track needs the genome's chromosome sizes", setting="genome")
+        sizes = load_chrom_sizes(genome)
+    record = RunRecord("factornet bagging", {
+        "input_files": [absolute(p) for p in paths], "output": absolute(output),
+        "bigwig": absolute(bigwig), "bedgraph": absolute(bedgraph), "genome": absolute(genome),
+        "overwrite": overwrite, "score_digits": score_digits})
+    with recorded_outputs(list(named.values()), record, overwrite, [*paths, genome]) as tmps:
+        tmp = dict(zip(named, tmps))
+        first = read_submission(paths[0])
+        scores = [first["score"].to_numpy()]
+        for path in paths[1:]:
+            other = read_submission(path)
+            scores.append(other["score"].to_numpy()[match_rows(first, other, paths[0], path)])
+        logger.info("bagging %d files of %d rows", len(paths), len(first))
+        bagged = rank_average(scores)
+        if "output" in tmp:
+            _write_submission_rows(tmp["output"], output, first["chrom"], first["start"],
+                                   first["end"], bagged, 1 << 20, score_digits)
+        with score_tracks(sizes, tmp.get("bigwig"), tmp.get("bedgraph"), score_digits,
+                          str(bedgraph).endswith(".gz")) as tracks:
+            if tracks is not None:
+                tracks.add(_chrom_ids(first, sizes, paths[0]), first["start"].to_numpy(),
+                           first["end"].to_numpy(), bagged)
+    return len(first)
 
 
-def _bag_into(tmp: Path, paths: Sequence[str | os.PathLike], output, score_digits: int) -> int:
-    first = read_submission(paths[0])
-    scores = [first["score"].to_numpy()]
-    for path in paths[1:]:
-        other = read_submission(path)
-        scores.append(other["score"].to_numpy()[match_rows(first, other, paths[0], path)])
-    logger.info("bagging %d files of %d rows", len(paths), len(first))
-    return _write_submission_rows(tmp, output, first["chrom"], first["start"], first["end"],
-                                  rank_average(scores), 1 << 20, score_digits)
+def _chrom_ids(table: pd.DataFrame, sizes: ChromSizes, name: str | os.PathLike) -> np.ndarray:
+    """(n,) the index in ``sizes`` of each row's chromosome (``chrom`` categorical); a chromosome
+    the genome lacks is an InputError naming the file ``name``."""
+    categories = list(table["chrom"].cat.categories)
+    for chrom in categories:
+        if chrom not in sizes:
+            raise InputError(f"{name}: chromosome {chrom!r} is not in the genome "
+                             f"({sizes.source}){prefix_hint(chrom, sizes)}")
+    return sizes.ids(categories)[table["chrom"].cat.codes.to_numpy()]

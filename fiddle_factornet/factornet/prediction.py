@@ -1,28 +1,46 @@
-"""Prediction with a trained FactorNet model folder: ENCODE-DREAM submission files.
+"""Prediction with a trained FactorNet model folder: ENCODE-DREAM submission files and tracks.
 
-The regions (a BED, e.g. the challenge's ladder or test regions: tens of millions of bins) are
-streamed in chunks; each chunk's bins are scored through the evaluation pipeline, bins touching
-the blacklist score 0 and keep their row, and the rows go out in the BED's order as
-``chrom start end probability`` (scientific notation, 9 significant digits by default; the
-original's 4 with ``score_digits=4``) to a gzipped file renamed into place when complete. A region
-must lie on a chromosome of the genome, with ``start < end <=`` the chromosome's length.
+**Bins.** Either a BED's rows (e.g. the challenge's ladder or test regions: tens of millions of
+bins), kept in its order, or, without a BED, every bin of chosen chromosomes (``chroms``; "all":
+every chromosome of the genome): 200 bp every 50 bp, whole bins only (:class:`~.bins.BinGrid`),
+made chunk by chunk, never all at once. A region must lie on a chromosome of the genome, with
+``start < end <=`` the chromosome's length; a requested chromosome the genome lacks is an error.
+Bins are streamed in chunks of :data:`CHUNK_ROWS`; bins touching the blacklist score 0 and keep
+their row.
+
+**Paths.** By default consecutive bins share the convolution (the stretch path,
+:mod:`~.stretch`: runs of at least 4 bins of one width on one lattice, e.g. a 200/50 grid), the
+others (isolated bins) take the per-window path through the evaluation pipeline;
+``stretch=False`` takes the per-window path for every bin. Both give the same scores (within
+1e-5). The run record says how many bins took each path.
+
+**Outputs**, at least one: the submission ``output``, ``chrom start end probability`` in the bins'
+order (gzipped; scientific notation, 9 significant digits by default, the original's 4 with
+``score_digits=4``), and on request a bigWig and/or a bedGraph of the same scores
+(:mod:`~.prediction_tracks`: each 50 bp step carries the score of the bin centred on it, bin
+``[s, s + 200)`` on ``[s + 75, s + 125)``). Each is written under a temporary name and renamed
+into place when complete, with one run record beside the first; an existing one is refused unless
+``overwrite``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .bins import NO_BLACKLIST, NO_BLACKLIST_WARNING, read_blacklist
+from .bins import NO_BLACKLIST, NO_BLACKLIST_WARNING, BinGrid, read_blacklist
 from .celltype import CellTypeFolder
 from ..errors import InputError
 from ..runs.outputs import recorded_outputs
 from ..runs.record import RunRecord, absolute, describe_device
-from ..data.genome import Genome, prefix_hint
+from ..data.genome import ChromSizes, Genome, load_chrom_sizes, prefix_hint
 from ..data.intervals import iter_bed
 from .view import FactorNetView
 from ..pipeline import TrackInput, VectorInput, check_model_inputs, evaluation_dataset, reader_errors
@@ -32,91 +50,247 @@ from ..data.tracks import TrackSet
 from .annotations import Annotations
 from .evaluation import SCORE_DIGITS, check_score_digits
 from .folder import FactorNetModel
+from .prediction_tracks import score_tracks
+from .stretch import SharedConvolution
 
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 500_000
+#: the ``chroms`` value that asks for every chromosome of the genome
+ALL_CHROMS = "all"
 
 
 def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
                     blacklist: str | None = None, annotations_dir: str | None = None,
                     batch_size: int = 1000, cache: bool | str = "auto",
-                    overwrite: bool = False, score_digits: int = SCORE_DIGITS) -> int:
-    """Score every bin of ``regions`` for ``tf`` in the cell type; write the submission file, its
-    probabilities with ``score_digits`` significant digits.
+                    overwrite: bool = False, score_digits: int = SCORE_DIGITS,
+                    chroms: Sequence[str] | str | None = None, bigwig=None, bedgraph=None,
+                    stretch: bool = True) -> int:
+    """Score bins for ``tf`` in the cell type and write the submission and/or tracks.
 
-    Returns the number of rows written.
+    Parameters
+    ----------
+    regions : a BED of the bins, or None with ``chroms``.
+    chroms : without a BED, the chromosomes whose every 200/50 bin is scored, in order, or
+        ``"all"`` (every chromosome of the genome, in its order).
+    output : the submission file (None: none; then ``bigwig`` or ``bedgraph`` is needed).
+    bigwig, bedgraph : browser tracks of the scores (None: none); the bedGraph is gzipped when
+        its name ends in .gz.
+    score_digits : significant digits of the written probabilities.
+    stretch : share the convolution between consecutive bins (default) or score every bin alone.
+
+    Returns the number of bins scored.
     """
     check_score_digits(score_digits)
+    if regions is not None and chroms:
+        raise InputError("give either a BED of regions or chromosomes to cover, not both",
+                         setting="regions")
+    if regions is None and not chroms:
+        raise InputError("no bins to score: give a BED of regions or chromosomes to cover",
+                         setting="regions")
+    named = {name: path for name, path in (("output", output), ("bigwig", bigwig),
+                                           ("bedgraph", bedgraph)) if path is not None}
+    if not named:
+        raise InputError("nothing to write: give the submission output, a bigWig or a bedGraph",
+                         setting="output")
     cell = CellTypeFolder.read(cell_dir)
+    if regions is None:
+        chroms = chromosome_list(chroms, load_chrom_sizes(genome))
     record = RunRecord("factornet prediction", {
         "model_dir": absolute(model_dir), "cell_dir": absolute(cell_dir), "tf": tf,
-        "regions": absolute(regions), "output": absolute(output), "genome": absolute(genome),
-        "blacklist": blacklist if blacklist == NO_BLACKLIST else absolute(blacklist), "annotations_dir": absolute(annotations_dir),
-        "batch_size": batch_size, "cache": cache, "overwrite": overwrite,
-        "score_digits": score_digits})
+        "regions": absolute(regions), "chroms": None if chroms is None else list(chroms),
+        "output": absolute(output), "bigwig": absolute(bigwig), "bedgraph": absolute(bedgraph),
+        "genome": absolute(genome),
+        "blacklist": blacklist if blacklist == NO_BLACKLIST else absolute(blacklist),
+        "annotations_dir": absolute(annotations_dir), "batch_size": batch_size, "cache": cache,
+        "overwrite": overwrite, "score_digits": score_digits, "stretch": stretch})
     if blacklist is None:
         record.update(warnings=[NO_BLACKLIST_WARNING])
     inputs = [model_dir, regions, genome, None if blacklist == NO_BLACKLIST else blacklist,
               annotations_dir, *cell.files]
-    with recorded_outputs([output], record, overwrite, inputs) as (tmp,):
+    with recorded_outputs(list(named.values()), record, overwrite, inputs) as tmps:
+        tmp = dict(zip(named, tmps))
         folder = FactorNetModel.load(model_dir)
         record.update(device=describe_device())
-        rows = _predict_to(tmp, folder, cell, tf, regions, genome, blacklist, annotations_dir,
-                           batch_size, cache, score_digits)
-    logger.info("wrote %s: %d bins (%s in %s)", output, rows, tf, cell.name)
-    return rows
+        run = _Prediction(folder, cell, tf, genome, blacklist, annotations_dir, batch_size, cache,
+                          score_digits, stretch)
+        counts = run.write(regions, chroms, tmp.get("output"), tmp.get("bigwig"),
+                           tmp.get("bedgraph"), str(bedgraph).endswith(".gz"))
+        record.update(bins=counts)
+    logger.info("wrote %s: %d bins (%s in %s; %d on the stretch path, %d per window, %d "
+                "blacklisted)", ", ".join(map(str, named.values())), counts["total"], tf, cell.name,
+                counts["stretch"], counts["per_window"], counts["blacklisted"])
+    return counts["total"]
 
 
-def _predict_to(path: Path, folder: FactorNetModel, cell: CellTypeFolder, tf: str, regions,
-                genome: str, blacklist: str | None, annotations_dir: str | None, batch_size: int,
-                cache: bool | str, score_digits: int) -> int:
-    """The submission rows, gzipped, into ``path``; returns their number."""
-    column = folder.output_index(tf)
-    folder.check_cell_type(cell)
-    if "gencode" in folder.features and not annotations_dir:
-        raise InputError(f"{folder.path}: the model uses annotation features; give their folder",
-                         setting="annotations_dir")
-    reference = Genome(genome, cache=cache)
-    sizes = reference.sizes
-    arch = folder.architecture
-    bad = read_blacklist(blacklist, sizes, arch.input_length)
-    vectors = []
-    if "meta" in folder.features:
-        vectors.append(VectorInput("meta", np.array([cell.meta_values], np.float32)))
-    annotations = None
-    if "gencode" in folder.features:
-        annotations = Annotations.read(annotations_dir, sizes)
-        vectors.append(VectorInput("annotations"))
-    tracks = TrackInput("tracks", (TrackSet(cell.bigwig_files, cell.track_names, cache=cache,
-                                            sizes=sizes),)) \
-        if cell.track_names else None
-    view = FactorNetView(reference, tracks, tuple(vectors), arch.input_length)
-    rows = 0
-    with gzip.open(path, "wb", compresslevel=4) as out, \
-            tqdm(unit=" bins", unit_scale=True, desc=f"predict {tf}", disable=None) as progress:
+def chromosome_list(chroms: Sequence[str] | str, sizes: ChromSizes) -> tuple[str, ...]:
+    """``chroms`` (names, or one comma-separated string) checked against the genome; ``"all"``
+    (alone): every chromosome, in the genome's order. A chromosome the genome lacks is an
+    InputError."""
+    chroms = chroms.split(",") if isinstance(chroms, str) else list(chroms)
+    if chroms == [ALL_CHROMS]:
+        chroms = sizes.names
+    for name in chroms:
+        if name not in sizes:
+            raise InputError(f"chromosome {name!r} is not in the genome ({sizes.source})"
+                             f"{prefix_hint(name, sizes)}", setting="chroms")
+    return tuple(chroms)
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """What a FactorNet model reads in a cell type: the view of its inputs, the genome's sizes and
+    the annotations that feed its ``annotations`` input (None when it has none)."""
+
+    view: FactorNetView
+    sizes: ChromSizes
+    annotations: Annotations | None = None
+
+    @classmethod
+    def open(cls, folder: FactorNetModel, cell: CellTypeFolder, genome: str,
+             annotations_dir: str | None = None, cache: bool | str = "auto") -> "ModelData":
+        """The inputs ``folder``'s model wants, from ``cell`` and ``genome``; the cell type must
+        provide the model's tracks and meta features, ``annotations_dir`` its annotations."""
+        folder.check_cell_type(cell)
+        if "gencode" in folder.features and not annotations_dir:
+            raise InputError(f"{folder.path}: the model uses annotation features; give their "
+                             "folder", setting="annotations_dir")
+        reference = Genome(genome, cache=cache)
+        sizes = reference.sizes
+        vectors = []
+        if "meta" in folder.features:
+            vectors.append(VectorInput("meta", np.array([cell.meta_values], np.float32)))
+        annotations = None
+        if "gencode" in folder.features:
+            annotations = Annotations.read(annotations_dir, sizes)
+            vectors.append(VectorInput("annotations"))
+        tracks = TrackInput("tracks", (TrackSet(cell.bigwig_files, cell.track_names, cache=cache,
+                                                sizes=sizes),)) if cell.track_names else None
+        view = FactorNetView(reference, tracks, tuple(vectors), folder.architecture.input_length)
+        return cls(view, sizes, annotations)
+
+    def annotate(self, samples: Samples) -> Samples:
+        """``samples`` with the per-region values the model's vector inputs read."""
+        return samples if self.annotations is None else self.annotations.annotate(samples)
+
+
+@dataclass(frozen=True)
+class _Prediction:
+    """One prediction run's settings, with the model loaded."""
+
+    folder: FactorNetModel
+    cell: CellTypeFolder
+    tf: str
+    genome: str
+    blacklist: str | None
+    annotations_dir: str | None
+    batch_size: int
+    cache: bool | str
+    score_digits: int
+    stretch: bool
+
+    def write(self, regions, chroms: Sequence[str] | None, submission: Path | None,
+              bigwig: Path | None, bedgraph: Path | None, compress_bedgraph: bool) -> dict:
+        """Score the bins of ``regions`` (a BED) or of ``chroms`` into the outputs given (paths or
+        None). Returns the counts of bins: total, stretch, per_window, blacklisted."""
+        folder = self.folder
+        column = folder.output_index(self.tf)
+        data = ModelData.open(folder, self.cell, self.genome, self.annotations_dir, self.cache)
+        bad = read_blacklist(self.blacklist, data.sizes, folder.architecture.input_length)
+        shared = SharedConvolution.of(folder.model) if self.stretch else None
+        names = np.array(data.sizes.names, dtype="S")
+        counts = dict(total=0, stretch=0, per_window=0, blacklisted=0)
+        source = regions if regions is not None else f"the bins of {', '.join(chroms)}"
+        widths_said = False
+        with contextlib.ExitStack() as stack:
+            out = None if submission is None else \
+                stack.enter_context(gzip.open(submission, "wb", compresslevel=4))
+            tracks = stack.enter_context(score_tracks(data.sizes, bigwig, bedgraph,
+                                                      self.score_digits, compress_bedgraph))
+            progress = stack.enter_context(tqdm(unit=" bins", unit_scale=True, disable=None,
+                                                desc=f"predict {self.tf}"))
+            for samples in region_chunks(regions, chroms, data.sizes):
+                scores = np.zeros(len(samples), np.float32)
+                clear = ~samples.overlapping(bad)
+                if clear.any():
+                    keep = data.annotate(samples.take(clear))
+                    check_model_inputs(folder.model, data.view, keep,
+                                       str(folder.path / "model.keras"))
+                    if shared is not None and not widths_said:
+                        widths_said = _say_mixed_widths(source, keep)
+                    predicted, on_stretch = predict_samples(folder.model, data.view, keep,
+                                                            self.batch_size, shared, progress)
+                    scores[clear] = predicted[:, column]
+                    counts["stretch"] += on_stretch
+                    counts["per_window"] += len(keep) - on_stretch
+                counts["blacklisted"] += len(samples) - int(clear.sum())
+                progress.update(len(samples) - int(clear.sum()))
+                if out is not None:
+                    out.write(format_rows([names[samples.chrom], samples.start, samples.end,
+                                           scientific(scores, self.score_digits)]))
+                if tracks is not None:
+                    tracks.add(samples.chrom, samples.start, samples.end, scores)
+                counts["total"] += len(samples)
+        return counts
+
+
+def _say_mixed_widths(source, samples: Samples) -> bool:
+    """Log, once, that the bins are not all of one width; True when it did."""
+    width = samples.end - samples.start
+    if (width == width[0]).all():
+        return False
+    other = int(width[np.argmax(width != width[0])])
+    logger.info("%s: bins of different widths (%d and %d bp): only runs of consecutive bins of one "
+                "width share the convolution, the others are scored per window", source,
+                int(width[0]), other)
+    return True
+
+
+def predict_samples(model, view: FactorNetView, samples: Samples, batch_size: int,
+                    shared: SharedConvolution | None = None,
+                    progress=None) -> tuple[np.ndarray, int]:
+    """The model's outputs for ``samples``: (n, n_tasks) float32, and how many rows took the
+    stretch path. With ``shared``, the rows in runs of consecutive bins take it
+    (:meth:`SharedConvolution.covers`), the others the per-window path; without, all go per
+    window. ``progress`` (a tqdm bar) counts the rows."""
+    on_stretch = shared.covers(samples) if shared is not None else np.zeros(len(samples), bool)
+    out = None
+    for rows, path in ((~on_stretch, "per_window"), (on_stretch, "stretch")):
+        if not rows.any():
+            continue
+        part = samples.take(rows)
+        if path == "stretch":
+            scores = shared.predict(view, part, batch_size, progress)
+        else:
+            with reader_errors():
+                scores = model.predict(evaluation_dataset(view, part, batch_size), verbose=0)
+            if progress is not None:
+                progress.update(len(part))
+        if out is None:
+            out = np.empty((len(samples), scores.shape[1]), np.float32)
+        out[rows] = scores
+    return out, int(on_stretch.sum())
+
+
+def region_chunks(regions, chroms: Sequence[str] | None, sizes: ChromSizes) -> Iterator[Samples]:
+    """The bins to score in chunks of at most :data:`CHUNK_ROWS`: the rows of the BED ``regions``
+    in its order (see :func:`bed_samples`), or, with ``regions`` None, every bin of
+    :class:`~.bins.BinGrid` on ``chroms``, in order."""
+    if regions is not None:
         for chunk in iter_bed(regions, chunk_rows=CHUNK_ROWS):
-            samples = _chunk_samples(regions, chunk, sizes)
-            scores = np.zeros(len(samples), np.float32)
-            clear = ~samples.overlapping(bad)
-            if clear.any():
-                keep = samples.take(clear)
-                if annotations is not None:
-                    keep = annotations.annotate(keep)
-                check_model_inputs(folder.model, view, keep, str(folder.path / "model.keras"))
-                with reader_errors():
-                    scores[clear] = folder.model.predict(evaluation_dataset(view, keep, batch_size),
-                                                         verbose=0)[:, column]
-            names = chunk["chrom"].to_numpy().astype("S")
-            out.write(format_rows([names, samples.start, samples.end,
-                                   scientific(scores, score_digits)]))
-            rows += len(samples)
-            progress.update(len(samples))
-    return rows
+            yield bed_samples(regions, chunk, sizes)
+        return
+    grid = BinGrid(sizes)
+    for name in chroms:
+        span = grid.chrom_slice(name)
+        for lo in range(span.start, span.stop, CHUNK_ROWS):
+            chrom, start = grid.locate(np.arange(lo, min(lo + CHUNK_ROWS, span.stop)))
+            yield Samples.build(sizes.names, chrom, start, start + grid.width, 0, 0,
+                                np.zeros((len(start), 1)))
 
 
-def _chunk_samples(path, chunk, sizes) -> Samples:
-    """The regions of one chunk of :func:`iter_bed` rows as samples; a row on a chromosome the
+def bed_samples(path, chunk, sizes: ChromSizes) -> Samples:
+    """The regions of one chunk of :func:`iter_bed` rows (of the BED ``path``) as samples; a row on a chromosome the
     genome lacks, an empty row (start >= end) or one ending past its chromosome is an InputError
     naming the file, the line and the row."""
     distinct, row_name = np.unique(chunk["chrom"].to_numpy(), return_inverse=True)

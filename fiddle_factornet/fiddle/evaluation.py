@@ -57,7 +57,12 @@ def read_regions(path: str | Path, sizes: ChromSizes, length: int | None = None)
     """Windows from a BED6 (strand in column 6), as written by FIDDLE's training; with
     ``length``, a window of another width is an InputError naming the file, line and width."""
     table = read_bed(path, sizes)
-    if length is not None and len(table):
+    if not len(table):
+        raise InputError(f"{path}: no windows (the file has no BED rows)", setting="regions")
+    if "strand" not in table:
+        raise InputError(f"{path}: line {table['line'].iloc[0]}: a window needs its strand "
+                         "(BED6: chrom, start, end, name, score, strand)", setting="regions")
+    if length is not None:
         width = (table["end"] - table["start"]).to_numpy()
         wrong = np.flatnonzero(width != length)
         if len(wrong):
@@ -191,7 +196,8 @@ def _write_regions_table(path: Path, samples: Samples, kl, predicted, truth) -> 
     path.write_bytes(b"chrom\tstart\tend\tstrand\tkl\tpredicted_bin\ttarget_bin\tcorrect\n" + body)
 
 
-def _figure():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,7 +209,7 @@ def _figure():
 def _plot_learning_curve(curve_csv: Path, path: Path) -> None:
     """Training and held-out KL against training samples seen (markers when few points)."""
     data = np.genfromtxt(curve_csv, delimiter=",", names=True, ndmin=1)
-    plt = _figure()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(5, 3.5))
     marker = "o" if len(data) <= 30 else None
     axes.plot(data["samples_seen"], data["train_kl"], marker=marker, label="training")
@@ -217,7 +223,7 @@ def _plot_learning_curve(curve_csv: Path, path: Path) -> None:
 
 
 def _plot_profiles(target, prediction, samples: Samples, path: Path) -> None:
-    plt = _figure()
+    plt = pyplot()
     figure, axes = plt.subplots(len(target), 1, figsize=(7, 1.6 * len(target)), sharex=True,
                                 squeeze=False)
     for row, ax in enumerate(axes[:, 0]):

@@ -51,17 +51,23 @@ class Track:
 class TrackManifest:
     path: Path
     tracks: tuple[Track, ...]
+    #: tracks left out by a lenient read (``require_all=False``) for a missing file: name ->
+    #: (line, file)
+    absent: tuple[tuple[str, int, Path], ...] = ()
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "TrackManifest":
-        """Read and check a manifest; every problem is an InputError naming the file and line."""
+    def read(cls, path: str | os.PathLike, require_all: bool = True) -> "TrackManifest":
+        """Read and check a manifest; every problem is an InputError naming the file and line.
+
+        ``require_all=False`` (inference: only a model's inputs are read) leaves out, instead of
+        refusing, a track whose files are missing, and does not require a target."""
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path}: track manifest not found")
         lines = path.read_text().splitlines()
         if not lines or lines[0].split("\t") != ["name", "role", "kind", "files"]:
             raise InputError(f"{path}: line 1: expected the header 'name<TAB>role<TAB>kind<TAB>files'")
-        tracks = []
+        tracks, absent = [], []
         for line_no, line in enumerate(lines[1:], 2):
             if not line.strip() or line.startswith("#"):
                 continue
@@ -78,17 +84,22 @@ class TrackManifest:
             if len(paths) != KINDS[kind]:
                 raise InputError(f"{path}: line {line_no}: a {kind} track takes {KINDS[kind]} "
                                  f"file(s), found {len(paths)}")
-            missing = [p for p in paths if not p.is_file()]
-            if missing:
-                raise InputError(f"{path}: line {line_no}: {missing[0]} not found")
             if kind == "dna" and role != "input":
                 raise InputError(f"{path}: line {line_no}: DNA can only be an input")
-            if any(t.name == name for t in tracks):
+            if any(t.name == name for t in tracks) or any(a[0] == name for a in absent):
                 raise InputError(f"{path}: line {line_no}: track name {name!r} appears twice")
+            missing = [p for p in paths if not p.is_file()]
+            if missing and require_all:
+                raise InputError(f"{path}: line {line_no}: {missing[0]} not found")
+            if missing:
+                absent.append((name, line_no, missing[0]))
+                logger.info("%s: line %d: track %r left out (%s not found)", path, line_no, name,
+                            missing[0])
+                continue
             tracks.append(Track(name, role, kind, paths))
-        if sum(t.role == "target" for t in tracks) != 1:
+        if require_all and sum(t.role == "target" for t in tracks) != 1:
             raise InputError(f"{path}: exactly one track must have the role 'target'")
-        return cls(path, tuple(tracks))
+        return cls(path, tuple(tracks), tuple(absent))
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -99,8 +110,15 @@ class TrackManifest:
         for track in self.tracks:
             if track.name == name:
                 return track
+        for absent, line_no, missing in self.absent:
+            if absent == name:
+                raise InputError(f"{self.path}: line {line_no}: {missing} not found")
         raise InputError(f"{self.path}: no track named {name!r} "
                          f"(it has: {', '.join(t.name for t in self.tracks)})")
+
+    def has(self, name: str) -> bool:
+        """Whether the manifest lists the track ``name`` with its files."""
+        return any(track.name == name for track in self.tracks)
 
     def role(self, role: str) -> tuple[Track, ...]:
         return tuple(t for t in self.tracks if t.role == role)
@@ -108,24 +126,28 @@ class TrackManifest:
 
 def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | None = None,
                 length: int = 500, cache: bool | str = True,
-                controls: Sequence[str] = (), dna_n: float = FIDDLE_DNA_N) -> FiddleView:
+                controls: Sequence[str] = (), dna_n: float = FIDDLE_DNA_N,
+                with_target: bool = True) -> FiddleView:
     """The pipeline's view of the named input tracks and the target (default: the manifest's)
     — or of a replicate named as ``target``, to score it as if it were a prediction — plus the
-    control inputs named (``pipeline.CONTROLS``); an N in the DNA is ``dna_n`` in each row."""
+    control inputs named (``pipeline.CONTROLS``); an N in the DNA is ``dna_n`` in each row.
+    ``with_target=False``: no target read (inference where it was never measured)."""
     def track_input(track: Track) -> TrackInput:
         names = [f"{track.name}_fwd", f"{track.name}_rev"] if track.kind == "stranded" else [track.name]
         return TrackInput(track.name, (TrackSet(track.files, names, cache=cache),))
 
     chosen = [manifest.track(name) for name in inputs]
     dna = [t for t in chosen if t.kind == "dna"]
-    goal = manifest.track(target) if target else manifest.role("target")[0]
-    if goal.kind != "stranded":
+    goal = (manifest.track(target) if target else manifest.role("target")[0]) \
+        if with_target else None
+    if goal is not None and goal.kind != "stranded":
         raise InputError(f"{manifest.path}: the target {goal.name!r} must be a stranded track")
     unknown = [c for c in controls if c not in CONTROLS]
     if unknown:
         raise InputError(f"control {unknown[0]!r} is not one of {', '.join(CONTROLS)}")
     return FiddleView(Genome(dna[0].files[0], cache=cache) if dna else None,
-                      tuple(track_input(t) for t in chosen if t.kind != "dna"), track_input(goal),
+                      tuple(track_input(t) for t in chosen if t.kind != "dna"),
+                      track_input(goal) if goal is not None else None,
                       length, dna[0].name if dna else "dna", tuple(controls), float(dna_n))
 
 
@@ -138,15 +160,19 @@ def view_sizes(view: FiddleView) -> ChromSizes:
     return ChromSizes(tuple(chroms), tuple(chroms.values()), str(track.files[0]))
 
 
-def drop_missing(manifest: TrackManifest, target: str | None, samples: Samples,
-                 length: int) -> tuple[Samples, int]:
-    """The windows of ``samples`` (length ``length``) without a missing value, and how many were
-    dropped. A missing value is a NaN stored in one of the bigWigs of any input track of the
-    manifest (all of them, not only a model's: the original made one dataset for all its models,
-    so models of one study keep the same windows) or of the target (default: the manifest's).
-    One pass over each track per chromosome; the count per track is logged."""
-    goal = manifest.track(target) if target else manifest.role("target")[0]
-    tracks = [t for t in manifest.role("input") if t.kind != "dna"] + [goal]
+def missing_windows(manifest: TrackManifest, target: str | None, samples: Samples, length: int,
+                    only: Sequence[str] | None = None) -> np.ndarray:
+    """(n,) bool: the windows of ``samples`` (length ``length``) holding a missing value, a NaN
+    stored in one of the bigWigs of any input track of the manifest (all of them, not only a
+    model's: the original made one dataset for all its models, so models of one study keep the
+    same windows) or of the target (default: the manifest's); ``only``: the tracks named instead
+    (inference: a model's inputs). One pass over each track per chromosome; the count per track
+    and the total are logged."""
+    if only is not None:
+        tracks = [t for t in map(manifest.track, only) if t.kind != "dna"]
+    else:
+        goal = manifest.track(target) if target else manifest.role("target")[0]
+        tracks = [t for t in manifest.role("input") if t.kind != "dna"] + [goal]
     windows = samples.windows(length)
     missing = np.zeros(len(samples), dtype=bool)
     for track in tracks:
@@ -154,7 +180,14 @@ def drop_missing(manifest: TrackManifest, target: str | None, samples: Samples,
         if hit.any():
             logger.info("%s: %d windows hold missing values (NaN)", track.name, int(hit.sum()))
         missing |= hit
-    dropped = int(missing.sum())
-    logger.info("%d of %d windows dropped: they hold missing values (NaN) in %s", dropped,
-                len(samples), ", ".join(t.name for t in tracks))
-    return samples.take(~missing), dropped
+    logger.info("%d of %d windows dropped: they hold missing values (NaN) in %s",
+                int(missing.sum()), len(samples), ", ".join(t.name for t in tracks))
+    return missing
+
+
+def drop_missing(manifest: TrackManifest, target: str | None, samples: Samples,
+                 length: int) -> tuple[Samples, int]:
+    """The windows of ``samples`` without a missing value (:func:`missing_windows`), and how many
+    were dropped."""
+    missing = missing_windows(manifest, target, samples, length)
+    return samples.take(~missing), int(missing.sum())

@@ -30,12 +30,13 @@ CONTROLS = ("target", "noise")
 @dataclass(frozen=True)
 class FiddleView:
     """FIDDLE's inputs: one (n, L, H) matrix per track (and DNA (n, L, 4), an N being ``dna_n``
-    in each row), target a profile (n, L); ``controls`` add ``control_target`` and/or
-    ``control_noise`` inputs (n, L, 1)."""
+    in each row), target a profile (n, L) (zeros without a ``target``: inference where it was
+    never measured); ``controls`` add ``control_target`` and/or ``control_noise`` inputs
+    (n, L, 1)."""
 
     genome: Genome | None
     tracks: tuple[TrackInput, ...]
-    target: TrackInput
+    target: TrackInput | None
     length: int = 500
     dna_name: str = "dna"
     controls: tuple[str, ...] = ()
@@ -65,7 +66,8 @@ class FiddleView:
                                             mode="clip")
         for track in self.tracks:
             inputs[track.name] = self._oriented(track, windows, samples, minus, allocate)
-        profile = sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
+        profile = np.zeros((n, length), np.float32) if self.target is None else \
+            sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
         if "target" in self.controls:
             inputs["control_target"] = profile[..., None]
         if "noise" in self.controls:  # seeded by the windows: the same batch, the same noise

@@ -1,0 +1,1 @@
+"""Reading trained models: kernel motifs and footprints, matches to motif databases, attributions."""
