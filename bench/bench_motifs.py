@@ -47,15 +47,21 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def chromosome_bench_parser(doc: str, batch: int) -> argparse.ArgumentParser:
+    """The flags of a benchmark over one demo chromosome's bins: --demo, --model, --chrom,
+    --batch (default ``batch``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--demo", type=Path,
                         help="demo folder (default: a fresh default-size demo)")
     parser.add_argument("--model", type=Path, help="FactorNet model folder (default: untrained, "
                                                    "paper size)")
     parser.add_argument("--chrom", default="chr2", help="chromosome whose bins are read")
-    parser.add_argument("--batch", type=int, default=500, help="windows per batch")
-    args = parser.parse_args()
+    parser.add_argument("--batch", type=int, default=batch, help="windows per batch")
+    return parser
+
+
+def main() -> None:
+    args = chromosome_bench_parser(__doc__, batch=500).parse_args()
 
     from fiddle_factornet.demo import make_demo
     from fiddle_factornet.factornet.bins import read_blacklist

@@ -19,7 +19,6 @@ RSS. Target: the stretch path >= 2x the per-window path on 2 cores.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -27,20 +26,14 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from bench_motifs import paper_model, peak_rss_mib  # noqa: E402  (beside this script)
+from bench_motifs import chromosome_bench_parser, paper_model, peak_rss_mib  # noqa: E402  (beside this script)
 
 #: the challenge's test set of one cell type (bins), for the projection
 GENOME_BINS = 60_000_000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--demo", type=Path,
-                        help="demo folder (default: a fresh default-size demo)")
-    parser.add_argument("--model", type=Path, help="FactorNet model folder (default: untrained, "
-                                                   "paper size)")
-    parser.add_argument("--chrom", default="chr2", help="chromosome whose bins are scored")
-    parser.add_argument("--batch", type=int, default=1000, help="windows per batch")
+    parser = chromosome_bench_parser(__doc__, batch=1000)
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds of each path")
     args = parser.parse_args()
 

@@ -27,6 +27,27 @@ def small_demo(tmp_path_factory):
     return make_demo(tmp_path_factory.mktemp("demo") / "demo", SMALL_DEMO)
 
 
+#: the tiny FIDDLE model's inputs: DNA, a stranded track, a merged track
+FIDDLE_TRACKS = ("dna", "netseq", "rnaseq")
+
+
+@pytest.fixture(scope="session")
+def fiddle_model_dir(small_demo, tmp_path_factory):
+    """A FIDDLE model folder trained on the small demo: FIDDLE_TRACKS, tiny modules, one epoch;
+    8 validation and 8 test windows. Tests only read it."""
+    from fiddle_factornet.fiddle.training import FiddleTrainSettings, train_fiddle
+
+    folder = tmp_path_factory.mktemp("fiddle") / "model"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder.parent / "cache"))
+        train_fiddle(FiddleTrainSettings(
+            manifest=str(small_demo / "fiddle/tracks.tsv"),
+            genes=str(small_demo / "fiddle/genes.bed"), output_dir=str(folder),
+            inputs=FIDDLE_TRACKS, n_valid=8, n_test=8, epochs=1, batch_size=100, cache=False,
+            curve_every=0, module_filters=(4, 4), scaffold_filters=2, representation=20))
+    return folder
+
+
 @pytest.fixture
 def runner_state():
     """run() sets up logging and a SIGTERM handler: give them back after an in-process run."""
@@ -40,12 +61,13 @@ def runner_state():
 
 
 def run_command(module, *args) -> int:
-    """A command (its ``fiddle_factornet.cli`` module) run in this process: its exit code."""
+    """A command (its ``fiddle_factornet.cli`` module) run in this process, its cross-flag
+    ``check()`` included: its exit code."""
     from fiddle_factornet.cli import run
 
     try:
         run(module.COMMAND, module.__doc__, module.FLAGS, module.main, module.SETTING_FLAGS,
-            argv=[str(a) for a in args])
+            check=getattr(module, "check", None), argv=[str(a) for a in args])
     except SystemExit as exit_:
         return exit_.code
     return 0

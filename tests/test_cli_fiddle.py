@@ -124,23 +124,6 @@ def test_a_target_without_signal_is_refused(small_demo, tmp_path):
     assert "the target track 'empty' is zero in every one of the" in result.stderr.splitlines()[-1]
 
 
-@pytest.mark.slow  # ~2 min: thirteen commands, each importing TensorFlow
-def test_the_experiment_script_on_the_small_demo(small_demo, tmp_path):
-    import os
-
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "FIDDLE_FLAGS": " ".join(SMALL[:-2] + ["-e", "1"])}
-    result = subprocess.run(["bash", str(BIN / "ffn-fiddle-experiment"), str(small_demo),
-                             str(tmp_path / "study")], capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
-    table = [line.split()[0] for line in lines if "%" in line]
-    assert table == ["random", "dna", "netseq", "mnase", "tfiib", "rnaseq", "combined", "replicate"]
-    importance = [line.split()[0] for line in lines[lines.index(next(l for l in lines if
-                                                                      l.startswith("input"))) + 1:]]
-    assert importance == ["dna", "netseq", "mnase", "tfiib", "rnaseq"]
-
-
 @pytest.mark.slow  # trains in subprocesses for a minute
 def test_reload_a_trained_module_frozen(small_demo, tmp_path):
     import os

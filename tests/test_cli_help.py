@@ -19,13 +19,16 @@ BIN = Path(__file__).resolve().parents[1] / "bin"
 #: each Python command of bin/ -> its module in fiddle_factornet.cli
 MODULES = {
     "ffn-attribute": "attribute", "ffn-bag": "bag", "ffn-convert": "convert", "ffn-demo": "demo",
-    "ffn-evaluate": "evaluate", "ffn-fiddle-attribute": "fiddle_attribute",
+    "ffn-evaluate": "evaluate", "ffn-experiment-report": "experiment_report", "ffn-fetch": "fetch",
+    "ffn-fiddle-attribute": "fiddle_attribute",
     "ffn-fiddle-evaluate": "fiddle_evaluate", "ffn-fiddle-importance": "fiddle_importance",
     "ffn-fiddle-predict": "fiddle_predict",
-    "ffn-fiddle-train": "fiddle_train", "ffn-labels": "labels", "ffn-motifs": "motifs",
+    "ffn-fiddle-train": "fiddle_train", "ffn-labels": "labels", "ffn-models": "models",
+    "ffn-motifs": "motifs",
     "ffn-predict": "factornet_predict", "ffn-train": "factornet_train",
 }
-WORKFLOWS = ("ffn-factornet-demo", "ffn-fiddle-experiment")  # bash scripts
+WORKFLOWS = ("ffn-factornet-demo",)  # bash scripts
+SHELL_TOOLS = ("ffn-dnase-bigwig",)  # bash, tested in test_fetch.py
 ABSL_FLAGS = ("--verbosity", "--helpfull", "--helpshort", "--flagfile", "--logtostderr",
               "--alsologtostderr", "--log_dir", "--undefok", "--only_check_args")
 HELP_SECONDS = 2.0
@@ -83,7 +86,7 @@ def one_line_error(result, command):
 
 
 def test_every_installed_command_is_covered():
-    assert sorted(p.name for p in BIN.iterdir()) == sorted([*MODULES, *WORKFLOWS])
+    assert sorted(p.name for p in BIN.iterdir()) == sorted([*MODULES, *WORKFLOWS, *SHELL_TOOLS])
     for command, name in MODULES.items():
         assert f"fiddle_factornet.cli.{name} import entry_point" in (BIN / command).read_text()
         assert module(command).COMMAND == command
@@ -249,12 +252,13 @@ def test_a_flag_means_the_same_in_every_command():
                 long_of_short.setdefault(flag.short_name, set()).add(flag.name)
     assert all(len(shorts) == 1 for shorts in short_of_long.values()), short_of_long
     # -i names each command's input; -m is the original's meta in ffn-train and model folder in
-    # ffn-predict; ffn-train keeps the original's --outputdir / --outputdirc
+    # ffn-predict; ffn-train keeps the original's --outputdir / --outputdirc; ffn-experiment-report
+    # writes into a run folder
     exceptions = {"i", "m", "o", "oc"}
     assert {s: n for s, n in long_of_short.items() if len(n) > 1 and s not in exceptions} == {}
     assert long_of_short["m"] == {"meta", "modeldir"}
-    assert long_of_short["o"] == {"outputdir", "output"}
-    assert long_of_short["oc"] == {"outputdirc", "output_replace"}
+    assert long_of_short["o"] == {"outputdir", "output", "run_dir"}
+    assert long_of_short["oc"] == {"outputdirc", "output_replace", "run_dir_replace"}
     assert long_of_short["c"] == {"cell_type"} and "chroms" in short_of_long
     assert short_of_long["chroms"] == {None}
 

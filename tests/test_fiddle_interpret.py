@@ -10,34 +10,17 @@ import numpy as np
 import pytest
 
 from fiddle_factornet.cli import fiddle_attribute
-from fiddle_factornet.data.cache import CACHE_ENV
 from fiddle_factornet.fiddle.evaluation import ModelOnWindows
 from fiddle_factornet.fiddle.interpret import (FiddleParts, attribute_windows,
                                                in_silico_mutagenesis, ism_edits, peak_gradients)
-from fiddle_factornet.fiddle.training import FiddleTrainSettings, train_fiddle
 
-from .conftest import run_command
+from .conftest import FIDDLE_TRACKS as TRACKS, run_command
 
-TRACKS = ("dna", "netseq", "rnaseq")  # DNA, a stranded track, a merged track
-
-
-@pytest.fixture(scope="module")
-def model_dir(small_demo, tmp_path_factory):
-    """A FIDDLE model folder: three inputs, tiny modules, one epoch; 8 test windows."""
-    folder = tmp_path_factory.mktemp("fiddle") / "model"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(folder.parent / "cache"))
-        train_fiddle(FiddleTrainSettings(
-            manifest=str(small_demo / "fiddle/tracks.tsv"), genes=str(small_demo / "fiddle/genes.bed"),
-            output_dir=str(folder), inputs=TRACKS, n_valid=8, n_test=8, epochs=1, batch_size=100,
-            cache=False, curve_every=0, module_filters=(4, 4), scaffold_filters=2,
-            representation=20))
-    return folder
 
 
 @pytest.fixture
-def opened(model_dir):
-    return ModelOnWindows.open(model_dir)
+def opened(fiddle_model_dir):
+    return ModelOnWindows.open(fiddle_model_dir)
 
 
 def attribute(*args) -> int:
@@ -155,14 +138,14 @@ def test_representations_are_the_modules_outputs_with_coordinates(opened, tmp_pa
         assert set(h5["dna"]) == {"gradient"} and h5["dna/gradient"].shape == (8, 500, 4)
 
 
-def test_the_command_writes_every_output(model_dir, tmp_path, runner_state, capsys):
+def test_the_command_writes_every_output(fiddle_model_dir, tmp_path, runner_state, capsys):
     bed = tmp_path / "windows.bed"
-    lines = (model_dir / "test_regions.bed").read_text().splitlines()
+    lines = (fiddle_model_dir / "test_regions.bed").read_text().splitlines()
     minus = next(line for line in lines if line.endswith("-"))
     plus = next(line for line in lines if line.endswith("+"))
     bed.write_text(f"{plus}\n{minus}\n{lines[2]}\n")
     out = tmp_path / "attr"
-    assert attribute("-m", model_dir, "-b", bed, "--methods", "ism,gradxinput", "--plots", 2,
+    assert attribute("-m", fiddle_model_dir, "-b", bed, "--methods", "ism,gradxinput", "--plots", 2,
                      "--batchsize", 512, "-o", out) == 0, capsys.readouterr().err[-3000:]
     assert sorted(p.name for p in out.iterdir()) == ["attributions.h5", "plots",
                                                      "representations.h5", "run.json",
@@ -195,24 +178,24 @@ def test_the_command_writes_every_output(model_dir, tmp_path, runner_state, caps
     np.testing.assert_allclose(table["dna_gradxinput_total"], totals[0], rtol=1e-6)
     plots = sorted((out / "plots").iterdir())
     assert len(plots) == 2 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in plots)
-    assert attribute("-m", model_dir, "-b", bed, "-o", out) == 2
+    assert attribute("-m", fiddle_model_dir, "-b", bed, "-o", out) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         "output exists (it is replaced only when asked to) (see -oc)")
 
 
-def test_bad_input_is_one_line(model_dir, tmp_path, runner_state, capsys):
+def test_bad_input_is_one_line(fiddle_model_dir, tmp_path, runner_state, capsys):
     factornet = tmp_path / "factornet_model"
     factornet.mkdir()
     (factornet / "run.json").write_text('{"family": "factornet", "architecture": {}}')
     (factornet / "model.keras").write_bytes(b"")
     wide = tmp_path / "wide.bed"
-    first = (model_dir / "test_regions.bed").read_text().splitlines()[0].split("\t")
+    first = (fiddle_model_dir / "test_regions.bed").read_text().splitlines()[0].split("\t")
     wide.write_text("\t".join([first[0], first[1], str(int(first[2]) + 100), *first[3:]]) + "\n")
     for args, ending in [
             (["-m", factornet], "factornet_model: a FactorNet model folder, not a FIDDLE one"),
-            (["-m", model_dir, "-b", wide], "is 600 bp wide, not the model's 500 bp (1 of 1 "
+            (["-m", fiddle_model_dir, "-b", wide], "is 600 bp wide, not the model's 500 bp (1 of 1 "
                                             "windows are) (see -b)"),
-            (["-m", model_dir, "--methods", "gradient,saliency"],
+            (["-m", fiddle_model_dir, "--methods", "gradient,saliency"],
              "unknown attribution method 'saliency': choose from gradient, gradxinput, ism "
              "(see --methods)")]:
         assert attribute(*args, "-o", tmp_path / "out") == 2

@@ -12,33 +12,16 @@ import pyBigWig
 import pytest
 
 from fiddle_factornet.cli import fiddle_predict
-from fiddle_factornet.data.cache import CACHE_ENV
 from fiddle_factornet.data.genome import ChromSizes
 from fiddle_factornet.data.samples import Samples
 from fiddle_factornet.fiddle.evaluation import ModelOnWindows, kl_per_region, profile_bins
 from fiddle_factornet.fiddle.prediction import gene_names, tile_regions
 from fiddle_factornet.fiddle.regions import RegionConfig, gene_windows, read_genes
-from fiddle_factornet.fiddle.training import FiddleTrainSettings, train_fiddle
 from fiddle_factornet.runs.models import open_model_folder
 
-from .conftest import run_command
+from .conftest import FIDDLE_TRACKS as TRACKS, run_command
 
-TRACKS = ("dna", "netseq", "rnaseq")  # DNA, a stranded track, a merged track
 L = 500
-
-
-@pytest.fixture(scope="module")
-def model_dir(small_demo, tmp_path_factory):
-    """A FIDDLE model folder: three inputs, tiny modules, one epoch."""
-    folder = tmp_path_factory.mktemp("fiddle") / "model"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(folder.parent / "cache"))
-        train_fiddle(FiddleTrainSettings(
-            manifest=str(small_demo / "fiddle/tracks.tsv"),
-            genes=str(small_demo / "fiddle/genes.bed"), output_dir=str(folder), inputs=TRACKS,
-            n_valid=8, n_test=8, epochs=1, batch_size=100, cache=False, curve_every=0,
-            module_filters=(4, 4), scaffold_filters=2, representation=20))
-    return folder
 
 
 def predict(*args) -> int:
@@ -61,10 +44,10 @@ def gene_bed(small_demo, tmp_path):
     return path
 
 
-def expected(model_dir, regions):
+def expected(fiddle_model_dir, regions):
     """A BED of exact windows opened as ffn-fiddle-evaluate opens it, the windows' target
     profiles and the model's prediction."""
-    opened = ModelOnWindows.open(model_dir, str(regions))
+    opened = ModelOnWindows.open(fiddle_model_dir, str(regions))
     inputs, target = opened.view.read(opened.samples)
     return opened, target, opened.model.predict(inputs, verbose=0)
 
@@ -87,14 +70,15 @@ def manifest_without_target(small_demo, tmp_path, missing_file):
     return path
 
 
-def test_tracks_read_back_equal_each_windows_prediction(model_dir, small_demo, tmp_path,
+def test_tracks_read_back_equal_each_windows_prediction(fiddle_model_dir, small_demo, tmp_path,
                                                          runner_state, capsys):
     bed = gene_bed(small_demo, tmp_path)
     out = tmp_path / "predicted"
-    assert predict("-m", model_dir, "--regions", bed, "-o", out) == 0, capsys.readouterr().err
+    assert predict("-m", fiddle_model_dir, "--regions", bed, "-o", out) == 0, \
+        capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == [
         "metrics.json", "predicted.minus.bw", "predicted.plus.bw", "profiles.h5", "run.json"]
-    opened, target, prediction = expected(model_dir, bed)
+    opened, target, prediction = expected(fiddle_model_dir, bed)
     samples = opened.samples
     rows = [line.split("\t") for line in bed.read_text().splitlines()]
     with h5py.File(out / "profiles.h5") as h5:
@@ -130,13 +114,14 @@ def test_tracks_read_back_equal_each_windows_prediction(model_dir, small_demo, t
     assert record["what"] == "fiddle prediction" and record["windows"] == len(samples)
 
 
-def test_tiled_regions_average_overlapping_windows(model_dir, tmp_path, runner_state, capsys):
+def test_tiled_regions_average_overlapping_windows(fiddle_model_dir, tmp_path, runner_state,
+                                                   capsys):
     width = L + 2 * 20 + 7  # windows at 0, 20, 40 and 47 bp from the 5' end
     bed = tmp_path / "regions.bed"
     bed.write_text(f"chr2\t3000\t{3000 + width}\tup\t0\t+\n"
                    f"chr2\t9000\t{9000 + width}\tdown\t0\t-\n")
     out = tmp_path / "tiled"
-    assert predict("-m", model_dir, "--regions", bed, "--window_step", 20, "-o", out) == 0, \
+    assert predict("-m", fiddle_model_dir, "--regions", bed, "--window_step", 20, "-o", out) == 0, \
         capsys.readouterr().err
     with h5py.File(out / "profiles.h5") as h5:
         starts, profiles = h5["start"][:], h5["profile"][:]
@@ -156,20 +141,20 @@ def test_tiled_regions_average_overlapping_windows(model_dir, tmp_path, runner_s
 
 
 @pytest.mark.parametrize("missing_file", [False, True], ids=["no target row", "target file gone"])
-def test_genes_without_the_target(model_dir, small_demo, tmp_path, runner_state, capsys,
+def test_genes_without_the_target(fiddle_model_dir, small_demo, tmp_path, runner_state, capsys,
                                   missing_file):
     genes = tmp_path / "genes.bed"
     genes.write_text("".join((small_demo / "fiddle/genes.bed").read_text().splitlines(True)[:8]))
     out = tmp_path / "genes"
-    assert predict("-m", model_dir, "--genes", genes, "--representations", "--manifest",
+    assert predict("-m", fiddle_model_dir, "--genes", genes, "--representations", "--manifest",
                    manifest_without_target(small_demo, tmp_path, missing_file), "-o", out) == 0, \
         capsys.readouterr().err
     assert capsys.readouterr().out == ""  # no target: no metrics
     assert sorted(p.name for p in out.iterdir()) == [
         "predicted.minus.bw", "predicted.plus.bw", "profiles.h5", "representations.h5", "run.json"]
-    folder = open_model_folder(model_dir)
+    folder = open_model_folder(fiddle_model_dir)
     config = RegionConfig(**folder.record["settings"]["regions"])
-    opened = ModelOnWindows.open(model_dir)
+    opened = ModelOnWindows.open(fiddle_model_dir)
     sizes = opened.view.genome.sizes
     table = read_genes(genes, sizes)
     windows = gene_windows(table, sizes, config)  # as training made them
@@ -210,7 +195,7 @@ def test_gene_windows_are_named_after_their_gene():
     assert list(gene_names(windows, genes, config)) == ["g1"] * 3 + ["g2"] * 3 + ["g3"] * 3
 
 
-def test_bad_input_is_one_line(model_dir, small_demo, tmp_path, runner_state, capsys):
+def test_bad_input_is_one_line(fiddle_model_dir, small_demo, tmp_path, runner_state, capsys):
     factornet = tmp_path / "factornet_model"
     factornet.mkdir()
     (factornet / "run.json").write_text('{"family": "factornet", "architecture": {}}')
@@ -229,13 +214,14 @@ def test_bad_input_is_one_line(model_dir, small_demo, tmp_path, runner_state, ca
     for args, message in [
             (["-m", factornet, "--regions", bed], "factornet_model: a FactorNet model folder, not "
                                                   "a FIDDLE one"),
-            (["-m", model_dir, "--regions", elsewhere], "chromosome 'chr5' is not in the genome "
-                                                        "("),
-            (["-m", model_dir, "--regions", narrow], "line 2: region chr1:1000-1300 is 300 bp "
-             "wide, narrower than the model's 500 bp window (1 of 2 regions are) (see --regions)"),
-            (["-m", model_dir, "--regions", bed, "--manifest", no_input],
+            (["-m", fiddle_model_dir, "--regions", elsewhere],
+             "chromosome 'chr5' is not in the genome ("),
+            (["-m", fiddle_model_dir, "--regions", narrow],
+             "line 2: region chr1:1000-1300 is 300 bp wide, narrower than the model's 500 bp "
+             "window (1 of 2 regions are) (see --regions)"),
+            (["-m", fiddle_model_dir, "--regions", bed, "--manifest", no_input],
              "no_netseq.tsv: no track named 'netseq' (it has: dna"),
-            (["-m", model_dir, "--regions", bed, "-o", existing],
+            (["-m", fiddle_model_dir, "--regions", bed, "-o", existing],
              "existing: output exists (it is replaced only when asked to) (see -oc)")]:
         if "-o" not in args:
             args = [*args, "-o", tmp_path / "out"]

@@ -194,10 +194,11 @@ def require(flag_values: flags.FlagValues, *names: str) -> None:
 
 
 def define_output(flag_values: flags.FlagValues, what: str, name: str = "output",
-                  replace_name: str = "output_replace", required: bool = True) -> None:
-    """``-o PATH`` (a new output, refused if it exists) and ``-oc PATH`` (the same, replacing an
-    existing one). With ``required`` exactly one must be given, else at most one."""
-    flags.DEFINE_string(name, None, f"{what} Refused if it exists.", flag_values=flag_values,
+                  replace_name: str = "output_replace", required: bool = True,
+                  refused: str = "Refused if it exists.") -> None:
+    """``-o PATH`` (a new output, ``refused`` if it exists) and ``-oc PATH`` (the same, replacing
+    an existing one). With ``required`` exactly one must be given, else at most one."""
+    flags.DEFINE_string(name, None, f"{what} {refused}", flag_values=flag_values,
                         short_name="o")
     flags.DEFINE_string(replace_name, None, "As -o, but replaces an existing output.",
                         flag_values=flag_values, short_name="oc")
@@ -243,7 +244,9 @@ METAVARS = {
     "regions": "BED", "genes": "FILE", "manifest": "TSV", "motif": "MEME", "factor": "TF",
     "cell_type": "NAME", "chroms": "CHR,...", "validchroms": "CHR,...", "testchroms": "CHR,...",
     "inputs": "TRACK,...", "target": "TRACK", "controls": "NAME,...", "reload_modules": "TRACK,...",
-    "compare": "NAME=FILE,...", "bigwig": "PATH", "bedgraph": "PATH",
+    "compare": "NAME=FILE,...", "bigwig": "PATH", "bedgraph": "PATH", "get": "NAME,...",
+    "hdf5": "DIR|FILE,...", "models_dir": "DIR",
+    "output": "DIR", "output_replace": "DIR",  # ffn-fetch's root (define_output's are PATH)
 }
 
 

@@ -21,8 +21,8 @@ COMMAND = "ffn-attribute"
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("inputdir", None, "Cell-type folder whose tracks and meta features the model "
                     "reads.", short_name="i", flag_values=FLAGS)
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-train or ffn-convert.",
-                    short_name="m", flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-train or ffn-convert, or a "
+                    "model's name (ffn-models lists them).", short_name="m", flag_values=FLAGS)
 flags.DEFINE_string("factor", None, "TF whose prediction is attributed.", short_name="f",
                     flag_values=FLAGS)
 flags.DEFINE_string("bed", None, "BED of the regions (each scored in the model's window centred "
@@ -62,9 +62,11 @@ SETTING_FLAGS = {
 
 def main() -> None:
     from ..interpret.attribution_outputs import attribute_regions
+    from ..runs.models import resolve_model_dir
 
     output, overwrite = output_of(FLAGS)
-    attribute_regions(FLAGS.modeldir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, output,
+    model_dir = resolve_model_dir(FLAGS.modeldir)
+    attribute_regions(model_dir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, output,
                       FLAGS.genome, annotations_dir=FLAGS.gencode, methods=FLAGS.methods,
                       baseline=FLAGS.baseline, ig_steps=FLAGS.ig_steps, ig_rtol=FLAGS.ig_rtol,
                       batch_size=FLAGS.batchsize, cache=CACHE_CHOICES[FLAGS.cache],

@@ -33,8 +33,8 @@ COMMAND = "ffn-predict"
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("inputdir", None, "Cell-type folder to predict in.", short_name="i",
                     flag_values=FLAGS)
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-train or ffn-convert.",
-                    short_name="m", flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-train or ffn-convert, or a "
+                    "model's name (ffn-models lists them).", short_name="m", flag_values=FLAGS)
 flags.DEFINE_string("factor", None, "TF to predict.", short_name="f", flag_values=FLAGS)
 flags.DEFINE_string("bed", None, "BED of the bins to score (rows kept in order); or --chroms.",
                     short_name="b", flag_values=FLAGS)

@@ -20,8 +20,8 @@ from . import define_int, define_output, output_of, require, run
 
 COMMAND = "ffn-fiddle-attribute"
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train.", short_name="m",
-                    flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train, or a model's "
+                    "name (ffn-models lists them).", short_name="m", flag_values=FLAGS)
 define_output(FLAGS, "Output folder (attributions.h5, representations.h5, summary.tsv, plots/).")
 flags.DEFINE_string("bed", None, "BED6 of windows, each as wide as the model's window "
                     "(default: the model's test set).", short_name="b", flag_values=FLAGS)

@@ -16,8 +16,8 @@ from . import define_output, output_of, require, run
 
 COMMAND = "ffn-fiddle-importance"
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train.", short_name="m",
-                    flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train, or a model's "
+                    "name (ffn-models lists them).", short_name="m", flag_values=FLAGS)
 define_output(FLAGS, "Prefix of the outputs (.importance.tsv, .importance.json).")
 flags.DEFINE_string("regions", None, "BED6 of windows to score, each as wide as the model's "
                     "window (default: the model's test set).",

@@ -21,8 +21,8 @@ from . import UsageError, define_int, define_output, output_of, require, run
 
 COMMAND = "ffn-fiddle-predict"
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train.", short_name="m",
-                    flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "Model folder written by ffn-fiddle-train, or a model's "
+                    "name (ffn-models lists them).", short_name="m", flag_values=FLAGS)
 define_output(FLAGS, "Output folder (profiles.h5, predicted.plus.bw, predicted.minus.bw, ...).")
 flags.DEFINE_string("genes", None, "Genes to predict: BED6 with strand, or GFF3.",
                     flag_values=FLAGS)

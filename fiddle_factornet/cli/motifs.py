@@ -26,8 +26,8 @@ COMMAND = "ffn-motifs"
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("inputdir", None, "Cell-type folder whose tracks the windows read.",
                     short_name="i", flag_values=FLAGS)
-flags.DEFINE_string("modeldir", None, "FactorNet model folder written by ffn-train or ffn-convert.",
-                    short_name="m", flag_values=FLAGS)
+flags.DEFINE_string("modeldir", None, "FactorNet model folder written by ffn-train or ffn-convert, "
+                    "or a model's name (ffn-models lists them).", short_name="m", flag_values=FLAGS)
 flags.DEFINE_string("bed", None, "BED of regions to centre the windows on (default: every bin).",
                     short_name="b", flag_values=FLAGS)
 flags.DEFINE_list("chroms", ["chr11"], "Chromosomes whose windows are read (comma-separated; "
@@ -61,9 +61,11 @@ SETTING_FLAGS = {
 
 def main() -> None:
     from ..interpret.kernels import kernel_motifs
+    from ..runs.models import resolve_model_dir
 
     output, overwrite = output_of(FLAGS)
-    kernel_motifs(FLAGS.modeldir, FLAGS.inputdir, FLAGS.genome, output, bed=FLAGS.bed,
+    model_dir = resolve_model_dir(FLAGS.modeldir)
+    kernel_motifs(model_dir, FLAGS.inputdir, FLAGS.genome, output, bed=FLAGS.bed,
                   chroms=FLAGS.chroms, blacklist=FLAGS.blacklist, annotations_dir=FLAGS.gencode,
                   batch_size=FLAGS.batchsize, motif_db=FLAGS.motif_db, top=FLAGS.top,
                   trim_bits=FLAGS.trim_bits, cache=CACHE_CHOICES[FLAGS.cache],

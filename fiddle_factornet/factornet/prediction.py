@@ -110,7 +110,8 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
               annotations_dir, *cell.files]
     with recorded_outputs(list(named.values()), record, overwrite, inputs) as tmps:
         tmp = dict(zip(named, tmps))
-        folder = FactorNetModel.load(model_dir)
+        folder = FactorNetModel.load(model_dir)  # a model's name too (runs.models)
+        record.data["settings"]["model_dir"] = absolute(folder.path)
         record.update(device=describe_device())
         run = _Prediction(folder, cell, tf, genome, blacklist, annotations_dir, batch_size, cache,
                           score_digits, stretch)

@@ -8,7 +8,9 @@ replicate scored as if it were the prediction, when the manifest has one).
 
 The windows are the model's test windows or others given (BED6), each exactly as wide as the
 model's window; they are read as the model was trained (its ``dna_n``), and, when it left out
-windows holding missing values (``missing="skip"``), such windows are left out here too.
+windows holding missing values (``missing="skip"``), such windows are left out here too. Or they
+are the rows of one of the authors' HDF5 files (:mod:`.published`): by default, for a model
+trained from such files, every row of its test file.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..pipeline import check_model_inputs, evaluation_dataset, numpy_batches, re
 from ..data.samples import Samples
 from ..data.tables import fixed_point, format_rows
 from .manifest import TrackManifest, drop_missing, fiddle_view, view_sizes
+from .published import PublishedView, file_rows, split_files
 from .regions import region_columns
 
 logger = logging.getLogger(__name__)
@@ -78,22 +81,36 @@ def read_regions(path: str | Path, sizes: ChromSizes, length: int | None = None)
 
 @dataclass(frozen=True)
 class ModelOnWindows:
-    """A trained FIDDLE model folder, ready to score windows: its model, config, manifest, the
-    pipeline view it was trained with, and the windows (its test set, or others given)."""
+    """A trained FIDDLE model folder, ready to score windows: its model, config, manifest (None
+    for the rows of an HDF5 file), the pipeline view it was trained with, and the windows (its
+    test set, or others given) with their file (a BED6, or the HDF5 file)."""
 
     folder: ModelFolder
-    manifest: TrackManifest
-    view: FiddleView
+    manifest: TrackManifest | None
+    view: FiddleView | PublishedView
     samples: Samples
     regions: Path
     dropped: int = 0  # windows left out for holding missing values
 
     @classmethod
     def open(cls, model_dir: str | Path, regions: str | None = None,
-             manifest: str | None = None) -> "ModelOnWindows":
+             manifest: str | None = None, hdf5: str | None = None) -> "ModelOnWindows":
+        """The windows of ``regions`` (BED6) read through ``manifest``, or the rows of the HDF5
+        file ``hdf5``; by default the model's test windows, read as it was trained."""
         folder = open_model_folder(model_dir, "fiddle")
         record = folder.record
         settings = record["settings"]
+        if hdf5 is not None or (settings.get("hdf5") and regions is None and manifest is None):
+            if regions is not None or manifest is not None:
+                raise InputError("score the windows of a BED through a manifest, or the rows of "
+                                 "an HDF5 file, not both", setting="hdf5")
+            path = Path(hdf5) if hdf5 is not None else split_files(settings["hdf5"])["test"]
+            if path is None:
+                raise InputError(f"{folder.path}: trained from HDF5 datasets without a test "
+                                 "file: name the file whose rows to score", setting="hdf5")
+            view, samples = file_rows(path, record["inputs"], record["target"],
+                                      record.get("controls", ()))
+            return cls(folder, None, view, samples, path)
         length = settings["regions"]["length"]
         tracks = TrackManifest.read(manifest or settings["manifest"])
         # a record without them was made before these settings: N was 0, NaN read as 0
@@ -112,13 +129,14 @@ class ModelOnWindows:
 
     def inputs(self) -> list[Path]:
         """The files this scoring reads: the model folder, the windows, the tracks."""
-        return [self.folder.path, self.regions, *self.manifest.files]
+        return [self.folder.path, self.regions, *(self.manifest.files if self.manifest else ())]
 
     def record(self, what: str, **settings) -> RunRecord:
         """The run record of a command that scores this model on these windows."""
         return RunRecord(what, {"model_dir": absolute(self.folder.path),
                                 "regions": absolute(self.regions),
-                                "manifest": absolute(self.manifest.path), **settings},
+                                "manifest": absolute(self.manifest and self.manifest.path),
+                                **settings},
                          describe_device(), windows=len(self.samples),
                          windows_dropped_missing=self.dropped)
 
@@ -141,11 +159,13 @@ class FiddleEvaluation:
 
 def evaluate_fiddle(model_dir: str | Path, output_prefix: str | Path, regions: str | None = None,
                     manifest: str | None = None, batch_size: int = 64, seed: int = 0,
-                    n_profiles: int = 6, overwrite: bool = False) -> FiddleEvaluation:
-    """Score a FIDDLE model folder on its test windows (or ``regions``); write
-    PREFIX.regions.tsv, PREFIX.summary.json, PREFIX.learning_curve.png, PREFIX.profiles.png."""
+                    n_profiles: int = 6, overwrite: bool = False,
+                    hdf5: str | None = None) -> FiddleEvaluation:
+    """Score a FIDDLE model folder on its test windows (or ``regions``, or the rows of the HDF5
+    file ``hdf5``); write PREFIX.regions.tsv, PREFIX.summary.json, PREFIX.learning_curve.png,
+    PREFIX.profiles.png."""
     kinds = ("regions.tsv", "summary.json", "learning_curve.png", "profiles.png")
-    scored = ModelOnWindows.open(model_dir, regions, manifest)
+    scored = ModelOnWindows.open(model_dir, regions, manifest, hdf5)
     record = scored.record("fiddle evaluation", batch_size=batch_size, seed=seed,
                            n_profiles=n_profiles, output_prefix=absolute(output_prefix))
     with recorded_outputs([f"{output_prefix}.{kind}" for kind in kinds], record, overwrite,
@@ -175,7 +195,7 @@ def _evaluate_into(scored: ModelOnWindows, outputs: dict[str, Path], batch_size:
                            "mean_kl": float(kl.mean())},
             "random": {"bin_accuracy": float(np.mean(
                 rng.integers(0, target.shape[1], len(target)) * N_BINS // target.shape[1] == truth))}}
-    replicates = tracks.role("replicate")
+    replicates = tracks.role("replicate") if tracks is not None else ()
     if replicates:
         replicate_view = fiddle_view(tracks, (), replicates[0].name, target.shape[1], "auto")
         replicate = np.concatenate([t for _, t in numpy_batches(replicate_view, samples, 4096)])

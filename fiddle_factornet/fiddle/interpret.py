@@ -257,7 +257,7 @@ def _attribute_into(scored: ModelOnWindows, folder: Path, methods: tuple[str, ..
     samples, view = scored.samples, scored.view
     check_model_inputs(scored.model, view, samples, str(scored.folder.path / "model.keras"))
     parts = FiddleParts.of(scored.model)
-    dna = (view.dna_name,) if view.genome is not None else ()
+    dna = view.dna_inputs
     shapes = view.input_shapes(samples)
     summarised = tuple(m for m in ("gradxinput", "ism") if m == "gradxinput" or m in methods)
     totals, plotted = [], []

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..data.genome import ChromSizes, Genome
-from .view import CONTROLS, FIDDLE_DNA_N, FiddleView
+from .view import FIDDLE_DNA_N, FiddleView, check_controls
 from ..pipeline import TrackInput
 from ..data.samples import Samples
 from ..data.tracks import TrackSet, open_bigwig
@@ -56,11 +56,15 @@ class TrackManifest:
     absent: tuple[tuple[str, int, Path], ...] = ()
 
     @classmethod
-    def read(cls, path: str | os.PathLike, require_all: bool = True) -> "TrackManifest":
+    def read(cls, path: str | os.PathLike | None, require_all: bool = True) -> "TrackManifest":
         """Read and check a manifest; every problem is an InputError naming the file and line.
 
         ``require_all=False`` (inference: only a model's inputs are read) leaves out, instead of
-        refusing, a track whose files are missing, and does not require a target."""
+        refusing, a track whose files are missing, and does not require a target. ``path`` None
+        (a model trained from the authors' HDF5 datasets records no manifest) is an InputError."""
+        if path is None:
+            raise InputError("no track manifest given (a model trained from HDF5 datasets names "
+                             "none: give one naming its inputs' tracks)", setting="manifest")
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path}: track manifest not found")
@@ -142,9 +146,7 @@ def fiddle_view(manifest: TrackManifest, inputs: Sequence[str], target: str | No
         if with_target else None
     if goal is not None and goal.kind != "stranded":
         raise InputError(f"{manifest.path}: the target {goal.name!r} must be a stranded track")
-    unknown = [c for c in controls if c not in CONTROLS]
-    if unknown:
-        raise InputError(f"control {unknown[0]!r} is not one of {', '.join(CONTROLS)}")
+    check_controls(controls)
     return FiddleView(Genome(dna[0].files[0], cache=cache) if dna else None,
                       tuple(track_input(t) for t in chosen if t.kind != "dna"),
                       track_input(goal) if goal is not None else None,

@@ -9,6 +9,11 @@ see :class:`LearningCurve`) and validation and test windows as BED6 (``valid_reg
 Defaults follow the original: windows holding a missing value (NaN) are left out
 (``missing="skip"``), an N in the DNA is 0.25 in each row (``dna_n``), only non-overlapping genes
 (``RegionConfig.non_overlapping``), batches of 20 (the released code's).
+
+Instead of a track manifest and genes, ``hdf5`` names the authors' HDF5 datasets (their folder or
+split files: :mod:`.published`): the windows are their rows, training on every row of the training
+file, validation on the first ``n_valid`` of the validation file; the settings that make windows
+(genes, split, regions, missing, dna_n) do not apply, and no regions BED is written.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from ..data.tables import format_rows
 from .evaluation import kl_per_region
 from .manifest import MISSING, TrackManifest, drop_missing, fiddle_view, view_sizes
 from .model import FiddleConfig, build_fiddle, transfer_module
-from .view import FIDDLE_DNA_N
+from .published import training_data
+from .view import FIDDLE_DNA_N, FiddleView
 from .regions import (RegionConfig, gene_windows, read_genes, region_columns, split_by_chromosome,
                       split_shuffled)
 
@@ -42,16 +48,17 @@ logger = logging.getLogger(__name__)
 class FiddleTrainSettings:
     """Everything a FIDDLE training run depends on (recorded in the model folder's run.json)."""
 
-    manifest: str = path_field()
-    genes: str = path_field()
+    manifest: str | None = path_field()  # None with hdf5
+    genes: str | None = path_field()     # None with hdf5
     output_dir: str = path_field()
+    hdf5: tuple[str, ...] = path_field(())  # the authors' HDF5 datasets: folder or split files
     inputs: tuple[str, ...] = ()       # default: every input track of the manifest
-    target: str | None = None          # default: the manifest's target
+    target: str | None = None          # default: the manifest's target (HDF5: tssseq)
     controls: tuple[str, ...] = ()     # extra control inputs: "target" and/or "noise"
     overwrite: bool = False
     resume: bool = False               # go on with the interrupted run in <output_dir>.partial
     split: str = "shuffle"             # or "chromosome"
-    n_valid: int = 1000
+    n_valid: int = 1000                # HDF5: the first n_valid rows of the validation file
     n_test: int = 1000
     valid_chroms: tuple[str, ...] = DEFAULT_VALID
     test_chroms: tuple[str, ...] = DEFAULT_TEST
@@ -70,6 +77,7 @@ class FiddleTrainSettings:
     freeze: bool = False               # keep the reloaded modules fixed (else fine-tune them)
     module_filters: tuple[int, int] = (80, 40)
     scaffold_filters: int = 20
+    kernel_width: int = 5
     representation: int = 500
     dropout: float = 0.5
 
@@ -164,36 +172,35 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
     if settings.curve_every < 0:
         raise InputError(f"curve_every={settings.curve_every} must be >= 0 (0: once per epoch)",
                          setting="curve_every")
-    manifest = TrackManifest.read(settings.manifest)
-    inputs = settings.inputs or tuple(t.name for t in manifest.role("input"))
-    target = settings.target or manifest.role("target")[0].name
+    if settings.hdf5 and (settings.manifest or settings.genes):
+        raise InputError("give the authors' HDF5 datasets or a track manifest and genes, not both",
+                         setting="hdf5")
+    if settings.hdf5:
+        view, parts = training_data(settings.hdf5, settings.inputs, settings.target,
+                                    settings.controls, settings.n_valid)
+        inputs, target = tuple(name for name, _ in view.inputs), view.target
+        sources = [settings.reload, *view.files]
+    else:
+        if not settings.manifest or not settings.genes:
+            raise InputError("give a track manifest and genes (or the authors' HDF5 datasets)",
+                             setting="genes" if settings.manifest else "manifest")
+        manifest = TrackManifest.read(settings.manifest)
+        inputs = settings.inputs or tuple(t.name for t in manifest.role("input"))
+        target = settings.target or manifest.role("target")[0].name
+        sources = [settings.genes, settings.reload, *manifest.files]
     record = RunRecord("fiddle training", settings_record(settings), describe_device(),
                        family="fiddle", inputs=list(inputs), controls=list(settings.controls),
                        target=target)
-    sources = [settings.genes, settings.reload, *manifest.files]
     with TrainingRun(settings.output_dir, record, settings.overwrite, settings.resume,
                      sources) as run:
-        view = fiddle_view(manifest, inputs, settings.target, settings.regions.length,
-                           settings.cache, settings.controls, settings.dna_n)
-        sizes = view_sizes(view)
-        with_data = set.intersection(*(t.per_cell[0].chromosomes
-                                       for t in view.tracks + (view.target,)))
-        windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions,
-                               [name for name in sizes.names if name in with_data])
-        dropped = 0
-        if settings.missing == "skip":
-            windows, dropped = drop_missing(manifest, settings.target, windows,
-                                            settings.regions.length)
-        record.update(windows=len(windows), windows_dropped_missing=dropped)
-        if settings.split == "chromosome":
-            parts = split_by_chromosome(windows, ChromSplit(settings.valid_chroms,
-                                                            settings.test_chroms).check(sizes), sizes)
+        if settings.hdf5:
+            record.update(windows=sum(map(len, parts.values())), windows_dropped_missing=0)
         else:
-            parts = split_shuffled(windows, settings.n_valid, settings.n_test, settings.seed)
-        _refuse_empty_target(view, parts["train"], manifest)
-        rows = tuple((name, shape[1]) for name, shape in view.input_shapes(windows).items())
-        architecture = FiddleConfig(rows, settings.regions.length, settings.module_filters,
-                                    settings.scaffold_filters, representation=settings.representation,
+            view, parts = _manifest_windows(settings, manifest, inputs, record)
+        rows = tuple((name, shape[1]) for name, shape in view.input_shapes(parts["train"]).items())
+        architecture = FiddleConfig(rows, view.length, settings.module_filters,
+                                    settings.scaffold_filters, kernel_width=settings.kernel_width,
+                                    representation=settings.representation,
                                     dropout=settings.dropout)
         record.update(architecture=asdict(architecture))
 
@@ -205,16 +212,16 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
 
         keras.utils.set_random_seed(settings.seed)
         model = run.model(build)
-        write_regions(run.path / "valid_regions.bed", parts["valid"])
-        write_regions(run.path / "test_regions.bed", parts["test"])
+        if not settings.hdf5:
+            write_regions(run.path / "valid_regions.bed", parts["valid"])
+            write_regions(run.path / "test_regions.bed", parts["test"])
         train = parts["train"]
-        logger.info("training FIDDLE on %s: inputs %s; %d training, %d validation, %d test windows",
-                    record.data["device"], ", ".join(inputs), len(train), len(parts["valid"]),
-                    len(parts["test"]))
+        logger.info("training FIDDLE on %s: inputs %s; %d training, %d validation windows",
+                    record.data["device"], ", ".join(inputs), len(train), len(parts["valid"]))
         fit = FitConfig(settings.epochs, settings.patience, settings.learning_rate,
                         settings.batch_size, settings.seed)
         valid_inputs, valid_target = _as_arrays(view, parts["valid"]) if settings.curve_every \
-            else ({}, np.zeros((0, settings.regions.length), np.float32))
+            else ({}, np.zeros((0, view.length), np.float32))
         curve = LearningCurve(run.path / "learning_curve.csv", len(train), settings.batch_size,
                               settings.curve_every, valid_inputs, valid_target)
         history = run.fit(
@@ -225,6 +232,32 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
             callbacks=(curve,))
         run.commit()
     return history
+
+
+def _manifest_windows(settings: FiddleTrainSettings, manifest: TrackManifest,
+                      inputs: tuple[str, ...],
+                      record: RunRecord) -> tuple[FiddleView, dict[str, Samples]]:
+    """The view of the manifest's tracks and the windows around the genes' starts, split into
+    "train", "valid" and "test"; the windows' counts recorded."""
+    view = fiddle_view(manifest, inputs, settings.target, settings.regions.length,
+                       settings.cache, settings.controls, settings.dna_n)
+    sizes = view_sizes(view)
+    with_data = set.intersection(*(t.per_cell[0].chromosomes
+                                   for t in view.tracks + (view.target,)))
+    windows = gene_windows(read_genes(settings.genes, sizes), sizes, settings.regions,
+                           [name for name in sizes.names if name in with_data])
+    dropped = 0
+    if settings.missing == "skip":
+        windows, dropped = drop_missing(manifest, settings.target, windows,
+                                        settings.regions.length)
+    record.update(windows=len(windows), windows_dropped_missing=dropped)
+    if settings.split == "chromosome":
+        parts = split_by_chromosome(windows, ChromSplit(settings.valid_chroms,
+                                                        settings.test_chroms).check(sizes), sizes)
+    else:
+        parts = split_shuffled(windows, settings.n_valid, settings.n_test, settings.seed)
+    _refuse_empty_target(view, parts["train"], manifest)
+    return view, parts
 
 
 def _as_arrays(view, windows: Samples) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -9,11 +9,13 @@ FIDDLE's own encoding, 0.25 (:data:`FIDDLE_DNA_N`), by default; 0 is the package
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from ..data.genome import COMPLEMENT_CODE, Genome, Windows
 from ..data.samples import Samples
+from ..errors import InputError
 from ..pipeline import Allocate, TrackInput, fresh, onehot_table
 
 #: FIDDLE's value for N in each of the 4 DNA rows (the original's ``'n': [0.25] * 4``)
@@ -42,8 +44,13 @@ class FiddleView:
     controls: tuple[str, ...] = ()
     dna_n: float = FIDDLE_DNA_N
 
+    @property
+    def dna_inputs(self) -> tuple[str, ...]:
+        """The inputs holding one-hot DNA: ``dna_name`` when there is a genome."""
+        return (self.dna_name,) if self.genome is not None else ()
+
     def input_shapes(self, samples: Samples) -> dict[str, tuple[int, ...]]:
-        shapes = {self.dna_name: (self.length, 4)} if self.genome is not None else {}
+        shapes = dict.fromkeys(self.dna_inputs, (self.length, 4))
         shapes.update({t.name: (self.length, t.width) for t in self.tracks})
         shapes.update({f"control_{c}": (self.length, 1) for c in self.controls})
         return shapes
@@ -68,11 +75,7 @@ class FiddleView:
             inputs[track.name] = self._oriented(track, windows, samples, minus, allocate)
         profile = np.zeros((n, length), np.float32) if self.target is None else \
             sense_profile(self._oriented(self.target, windows, samples, minus, allocate)[..., 0])
-        if "target" in self.controls:
-            inputs["control_target"] = profile[..., None]
-        if "noise" in self.controls:  # seeded by the windows: the same batch, the same noise
-            rng = np.random.default_rng(np.concatenate([samples.start, samples.chrom]).astype(np.uint64))
-            inputs["control_noise"] = rng.standard_normal((n, length, 1), dtype=np.float32)
+        add_controls(inputs, self.controls, profile, np.concatenate([samples.start, samples.chrom]))
         return inputs, profile
 
     @staticmethod
@@ -82,6 +85,25 @@ class FiddleView:
                           allocate(track.name, (len(samples), windows.length, track.width), np.float32))
         rows[minus] = rows[minus][:, ::-1][..., track.rc_order]
         return rows
+
+
+def check_controls(controls: Sequence[str]) -> None:
+    """Refuse a control input that is not one of :data:`CONTROLS`."""
+    unknown = [c for c in controls if c not in CONTROLS]
+    if unknown:
+        raise InputError(f"control {unknown[0]!r} is not one of {', '.join(CONTROLS)}")
+
+
+def add_controls(inputs: dict[str, np.ndarray], controls: Sequence[str], profile: np.ndarray,
+                 seed: np.ndarray) -> None:
+    """Add the ``controls`` to ``inputs``: ``control_target`` the target profiles (n, L) as
+    (n, L, 1); ``control_noise`` white noise (n, L, 1) drawn from ``seed`` (integers naming the
+    batch's windows: the same batch, the same noise)."""
+    if "target" in controls:
+        inputs["control_target"] = profile[..., None]
+    if "noise" in controls:
+        rng = np.random.default_rng(seed.astype(np.uint64))
+        inputs["control_noise"] = rng.standard_normal((*profile.shape, 1), dtype=np.float32)
 
 
 def dna_table(n_value: float) -> np.ndarray:

@@ -6,10 +6,18 @@ record existed hold ``config.json`` instead (FactorNet's beside ``chip.txt``; FI
 ``inputs``) and load the same way. Adding a family means adding it to :data:`FAMILIES` (the module
 whose import registers its custom Keras objects) and writing its record through
 :mod:`~fiddle_factornet.runs.training`.
+
+Wherever a model folder is asked for, a shipped model's name will do when no folder of that path
+exists (:func:`resolve_model_dir`): the folders of ``$FIDDLE_FACTORNET_MODELS`` (colon-separated),
+then the checkout's ``models/``, are searched for a model folder of that name. A model's name is
+its path below such a folder, less the leading ``factornet/`` of the original FactorNet models
+(``models/factornet/HNF4A/onePeak_Unique35_DGF`` is ``HNF4A/onePeak_Unique35_DGF``,
+``models/demo/factornet_CTCF`` is ``demo/factornet_CTCF``).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import os
@@ -76,9 +84,76 @@ class ModelFolder:
             raise InputError(f"{path}: cannot be read as a Keras model ({first})") from None
 
 
-def open_model_folder(path: str | os.PathLike, family: str | None = None) -> ModelFolder:
-    """Open the model folder at ``path``; with ``family``, refuse a folder of another kind."""
+#: colon-separated folders searched for model names before the checkout's models/
+MODELS_ENV = "FIDDLE_FACTORNET_MODELS"
+#: the models folder of the checkout (the shipped models)
+CHECKOUT_MODELS = Path(__file__).resolve().parents[2] / "models"
+#: folders below a models folder whose name is not part of their models' names
+UNNAMED_GROUPS = ("factornet",)
+
+
+def model_roots() -> list[Path]:
+    """The folders searched for model names: ``$FIDDLE_FACTORNET_MODELS``'s, then the checkout's
+    ``models/`` (those that exist)."""
+    listed = [Path(part).expanduser() for part in os.environ.get(MODELS_ENV, "").split(os.pathsep)
+              if part]
+    return [root for root in (*listed, CHECKOUT_MODELS) if root.is_dir()]
+
+
+def default_models_dir() -> Path:
+    """Where new models go: the first folder of ``$FIDDLE_FACTORNET_MODELS``, else the
+    checkout's ``models/``."""
+    listed = [part for part in os.environ.get(MODELS_ENV, "").split(os.pathsep) if part]
+    return Path(listed[0]).expanduser() if listed else CHECKOUT_MODELS
+
+
+def model_name(root: Path, folder: Path) -> str:
+    """The name of the model folder ``folder`` found below ``root``."""
+    parts = folder.relative_to(root).parts
+    if len(parts) > 1 and parts[0] in UNNAMED_GROUPS:
+        parts = parts[1:]
+    return "/".join(parts)
+
+
+def find_models(roots: list[Path] | None = None) -> dict[str, Path]:
+    """name -> folder of every model folder (a folder holding ``model.keras``) below ``roots``
+    (default :func:`model_roots`); a name found in an earlier root hides the later ones."""
+    found: dict[str, Path] = {}
+    for root in model_roots() if roots is None else roots:
+        for current, folders, files in os.walk(root):
+            if "model.keras" in files:
+                found.setdefault(model_name(root, Path(current)), Path(current))
+                folders.clear()  # a model folder holds no other model
+            else:
+                folders[:] = sorted(f for f in folders  # not hidden or unfinished outputs
+                                    if not f.startswith(".") and not f.endswith(".partial"))
+    return found
+
+
+def resolve_model_dir(path: str | os.PathLike) -> Path:
+    """``path`` when it exists, else the model folder of that name (see the module's docstring);
+    an InputError naming the closest names when there is none."""
     path = Path(path)
+    if path.exists():
+        return path
+    models = find_models()
+    name = path.as_posix().strip("/")
+    if name in models:
+        return models[name]
+    lowered = {known.lower(): known for known in models}
+    close = [known for known in models if name.lower() in known.lower()]
+    close += [lowered[match] for match in difflib.get_close_matches(name.lower(), lowered, n=5,
+                                                                    cutoff=0.5)]
+    close = list(dict.fromkeys(close))[:5]
+    hint = f"; close names: {', '.join(close)}" if close else \
+        f" ({len(models)} models known; ffn-models lists them)"
+    raise InputError(f"{path}: model folder not found, nor a model of that name{hint}")
+
+
+def open_model_folder(path: str | os.PathLike, family: str | None = None) -> ModelFolder:
+    """Open the model folder at ``path`` (or the model of that name: :func:`resolve_model_dir`);
+    with ``family``, refuse a folder of another kind."""
+    path = resolve_model_dir(path)
     if not path.is_dir():
         raise InputError(f"{path}: model folder not found")
     if (path / RECORD_NAME).is_file():
