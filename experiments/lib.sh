@@ -88,13 +88,6 @@ reject_unknown() {
     [ $# -eq 0 ] || experiment_error "unknown argument '$1' (see --help)"
 }
 
-require_files() {  # full mode: stop before any work when an input is missing
-    local path
-    for path in "$@"; do
-        [ -e "$path" ] || experiment_error "missing input $path (fetch it: see README 'Data')"
-    done
-}
-
 ffn() {  # run a package command, logged in the run folder
     local command=$1
     shift

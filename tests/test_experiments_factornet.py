@@ -2,10 +2,10 @@
 validation-curves): their flags and input checks, their reports on hand-made run folders, and
 (slow) each demo mode end to end."""
 
+import functools
 import json
 import math
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +20,12 @@ from fiddle_factornet.experiments.factornet_scores import (METRICS, NOT_AVAILABL
                                                            score_table)
 from fiddle_factornet.experiments.results import write_results
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import experiment_scripts
+from .experiment_scripts import check_run
+
 SCRIPTS = ("challenge", "e2f1-antibody", "nanog-negatives", "validation-curves")
+run_script = functools.partial(experiment_scripts.run_script, "factornet")
 FIGURES = ("auROC", "auPR", "recall at 50% FDR", "recall at 10% FDR")
-
-
-def run_script(name, *args, check_rc=None):
-    script = ROOT / "experiments" / "factornet" / f"{name}.sh"
-    result = subprocess.run([str(script), *map(str, args)], capture_output=True, text=True,
-                            timeout=1800)
-    if check_rc is not None:
-        assert result.returncode == check_rc, result.stderr[-3000:]
-    return result
 
 
 # --- flags and input checks (fast: nothing is trained)
@@ -314,16 +308,6 @@ def test_reports_write_their_tables_and_plots(tmp_path):
 
 
 # --- the demo modes end to end (slow: each trains small models for a minute or more)
-
-
-def check_run(run_dir: Path, figures, commands) -> pd.DataFrame:
-    for name in ["results.tsv", "results.md", "run.json", *figures]:
-        assert (run_dir / name).is_file(), name
-    table = pd.read_csv(run_dir / "results.tsv", sep="\t")
-    log = (run_dir / "commands.log").read_text().splitlines()
-    assert [line.split()[0] for line in log] == commands
-    assert json.loads((run_dir / "run.json").read_text())["commands"] == log
-    return table
 
 
 def check_scores(table: pd.DataFrame) -> None:

@@ -2,6 +2,7 @@
 original-models): their flags and input checks, their reports on hand-made run folders, and
 (slow) each demo mode end to end."""
 
+import functools
 import gzip
 import json
 import math
@@ -18,19 +19,14 @@ from fiddle_factornet.experiments import factornet_interpret, factornet_original
 from fiddle_factornet.experiments.results import write_results
 from fiddle_factornet.factornet.motifs import write_meme
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import experiment_scripts
+from .experiment_scripts import ROOT, check_run, fake_demo_dataset
+
 SCRIPTS = ("interpret", "original-models")
 REFERENCE_ENV = "FIDDLE_FACTORNET_REFERENCE"
 #: the TFs whose two published models are both shipped (models/factornet/)
 DEMO_TFS = ("E2F1", "EGR1", "GABPA", "NANOG")
-
-
-def run_script(name, *args, check_rc=None):
-    result = subprocess.run([str(ROOT / "experiments" / "factornet" / f"{name}.sh"),
-                             *map(str, args)], capture_output=True, text=True, timeout=1800)
-    if check_rc is not None:
-        assert result.returncode == check_rc, result.stderr[-3000:]
-    return result
+run_script = functools.partial(experiment_scripts.run_script, "factornet")
 
 
 def one_line(result) -> str:
@@ -51,10 +47,7 @@ def demo_data(tmp_path_factory):
 @pytest.fixture
 def fake_demo(tmp_path):
     """A folder that passes for an ffn-demo dataset (its run.json), for runs that stop early."""
-    folder = tmp_path / "fake_demo"
-    folder.mkdir()
-    (folder / "run.json").write_text("{}")
-    return folder
+    return fake_demo_dataset(tmp_path / "fake_demo")
 
 
 # --- flags and input checks (fast: nothing is trained or predicted)
@@ -345,16 +338,6 @@ def test_reports_write_their_tables_and_plots(tmp_path):
 
 
 # --- the demo modes end to end (slow)
-
-
-def check_run(run_dir: Path, figures, commands) -> pd.DataFrame:
-    for name in ["results.tsv", "results.md", "run.json", *figures]:
-        assert (run_dir / name).is_file(), name
-    table = pd.read_csv(run_dir / "results.tsv", sep="\t")
-    log = (run_dir / "commands.log").read_text().splitlines()
-    assert [line.split()[0] for line in log] == commands
-    assert json.loads((run_dir / "run.json").read_text())["commands"] == log
-    return table
 
 
 @pytest.mark.slow

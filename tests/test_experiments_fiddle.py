@@ -1,10 +1,10 @@
 """FIDDLE's experiment scripts (experiments/fiddle/tss-study, importance, sensitivity): their flags
 and input checks, their reports on hand-made run folders, and (slow) each demo mode end to end."""
 
+import functools
 import json
 import math
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,24 +15,12 @@ from fiddle_factornet.errors import InputError
 from fiddle_factornet.experiments import fiddle_importance, fiddle_sensitivity, fiddle_tss_study
 from fiddle_factornet.experiments.results import write_results
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import experiment_scripts
+from .experiment_scripts import fake_demo_dataset
+
 SCRIPTS = ("tss-study", "importance", "sensitivity")
+run_script = functools.partial(experiment_scripts.run_script, "fiddle")
 INPUTS = ("dna", "netseq", "mnase", "tfiib", "rnaseq")
-
-
-def run_script(name, *args, check_rc=None):
-    result = subprocess.run([str(ROOT / "experiments" / "fiddle" / f"{name}.sh"), *map(str, args)],
-                            capture_output=True, text=True, timeout=1800)
-    if check_rc is not None:
-        assert result.returncode == check_rc, result.stderr[-3000:]
-    return result
-
-
-def fake_demo(path: Path) -> Path:
-    """A folder the scripts take for a made demo dataset (they only look for its run.json)."""
-    path.mkdir()
-    (path / "run.json").write_text("{}")
-    return path
 
 
 # --- flags and input checks (fast: nothing is trained)
@@ -84,7 +72,7 @@ def test_the_study_needs_each_of_its_tracks_in_the_manifest(tmp_path):
 
 def test_the_authors_hdf5_datasets_are_for_full_mode_and_checked_first(tmp_path):
     (tmp_path / "data").mkdir()
-    demo = fake_demo(tmp_path / "demo")
+    demo = fake_demo_dataset(tmp_path / "demo")
     result = run_script("tss-study", "--demo", "--demo_data", demo, "-o", tmp_path / "a",
                         "--hdf5", tmp_path, check_rc=2)
     assert result.stderr.strip().splitlines() == [
@@ -106,7 +94,7 @@ def test_a_rerun_into_earlier_results_is_refused(name, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "results.tsv").write_text("model\n")
-    result = run_script(name, "--demo", "--demo_data", fake_demo(tmp_path / "demo"), "-o", run,
+    result = run_script(name, "--demo", "--demo_data", fake_demo_dataset(tmp_path / "demo"), "-o", run,
                         check_rc=2)
     assert "holds the results of an earlier run: give --overwrite" in result.stderr
     assert (run / "results.tsv").read_text() == "model\n"
