@@ -1,4 +1,4 @@
-"""fiddle_factornet: FactorNet and FIDDLE on Keras 3 / TensorFlow."""
+"""fiddle_factornet: FactorNet and FIDDLE on Keras 3 (TensorFlow, JAX or PyTorch)."""
 
 from pathlib import Path
 
@@ -14,8 +14,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["fiddle_factornet", "fiddle_factornet.*"]),
     scripts=[str(p) for p in sorted(Path("bin").iterdir()) if p.is_file()],
-    install_requires=[
-        "tensorflow>=2.16",
+    install_requires=[  # a Keras backend comes with an extra: [tensorflow], [jax] or [torch]
         "keras>=3.0",
         "numpy>=1.24",
         "pyBigWig>=0.3.22",
@@ -25,11 +24,16 @@ setup(
         "h5py>=3.0",
         "absl-py>=1.0",
         "tqdm>=4.60",
-        "tensorboard>=2.16",  # the TensorBoard callback; tensorflow no longer installs it
         "matplotlib>=3.6",  # FIDDLE's learning-curve and profile plots (PNG)
         "logomaker>=0.8",  # sequence logos of kernel motifs and attributions (matplotlib-based)
         "pyjaspar>=3.0",  # JASPAR's releases as SQLite, offline: the default motif database
         "memelite>=0.5",  # TOMTOM (p-values, offsets, strands) in numba, no MEME suite install
     ],
-    extras_require={"test": ["pytest>=7", "scikit-learn"]},
+    extras_require={
+        "tensorflow": ["tensorflow>=2.16",
+                       "tensorboard>=2.16"],  # the TensorBoard callback; tensorflow no longer installs it
+        "jax": ["jax>=0.4.30"],
+        "torch": ["torch>=2.1"],
+        "test": ["pytest>=7", "scikit-learn"],
+    },
 )

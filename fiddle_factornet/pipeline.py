@@ -1,4 +1,4 @@
-"""One input pipeline for both model families: samples -> named numpy batches -> ``tf.data``.
+"""One input pipeline for both model families: samples -> named numpy batches -> Keras.
 
 The pipeline knows input specifications, not models. A *view* (the view protocol below; each
 family's lives beside its model: :class:`~fiddle_factornet.factornet.view.FactorNetView`,
@@ -11,18 +11,44 @@ family's lives beside its model: :class:`~fiddle_factornet.factornet.view.Factor
 Views read tracks through :class:`TrackInput` (one track set per cell type) and per-sample
 vectors through :class:`VectorInput`.
 
-:func:`training_dataset` and :func:`evaluation_dataset` wrap a view into ``tf.data`` with an explicit
-signature: batches are assembled in numpy (vectorised, into per-thread reusable buffers; TF copies
-what a ``numpy_function`` returns) by parallel map calls, and prefetched. Training reshuffles and
+:func:`training_dataset` and :func:`evaluation_dataset` hand a view's batches to Keras in the form
+the active backend takes best: under TensorFlow a ``tf.data.Dataset`` with an explicit signature
+(batches assembled in numpy, vectorised, into per-thread reusable buffers, by parallel map calls,
+and prefetched); under JAX and torch a ``keras.utils.PyDataset`` of the same batches, read ahead
+by threads (:class:`NumpyBatches`), so that nothing imports TensorFlow. Training reshuffles and
 re-shifts every epoch and takes each epoch's samples from the caller (fresh negatives); evaluation
 keeps the order, shifts nothing and yields every sample once, the last partial batch included.
-Everything depends only on the seed, the epoch and the batch number.
+Everything depends only on the seed, the epoch and the batch number, never on the backend.
+
+Several devices (``replicas`` > 1, :mod:`fiddle_factornet.runs.devices`): the batch size stays the
+global batch, split by Keras among the replicas. A batch of b rows that does not split evenly (the
+last, partial batch of a pass; any batch when the batch size is not a multiple of the replicas) is
+padded to the next multiple p of ``replicas`` by repeating its last row, with sample weight 0 (JAX
+shards only batch axes that divide evenly; TensorFlow would split it unevenly, and weigh the
+replicas' mean losses equally). Every batch then carries sample weights: in training its b rows
+weigh p / b, so that the batch's loss and gradient are the mean over its b rows, as on one
+device (Keras' running means of the training loss and metrics weigh that batch's rows by p / b);
+in evaluation they weigh 1, so that every (weighted) metric is exact, while Keras' mean loss over
+a pass counts the padding rows as rows of loss 0, n / (n + :func:`padding_rows`) times the mean
+over the n samples (the run layer scales it back). Padding rows do take part in the batch
+statistics of their batch (BatchNormalization, in training). One replica: no padding, no
+weights, as ever.
+
+Under TensorFlow the dataset's auto-shard policy is ``DATA`` when there are several replicas:
+``tf.distribute`` splits each global batch into one slice per replica (its *rebatching* of a
+dataset whose batch size it cannot see) and, over several workers
+(``MultiWorkerMirroredStrategy``), each worker keeps its replicas' slices of every global batch:
+the global batch is the same as on one machine, every worker sees different rows of it (each
+worker assembles the whole batch and drops the others' rows; ``FILE`` sharding does not apply,
+the batches not being read from files by tf.data, and ``OFF`` would give every worker the same
+rows).
 
 An exception raised while reading a batch ends the dataset's consumer at once: later batches are
 not read, and inside :func:`reader_errors` the consumer (``model.fit``, ``model.predict``, a loop
 over the dataset) raises that exception itself, a file's read error as an InputError naming the
-file, instead of TensorFlow's multi-line wrapper of it. :func:`check_model_inputs` refuses a model
-that wants inputs the view does not make before any batch is read.
+file, instead of TensorFlow's multi-line wrapper of it (under JAX and torch the exception comes
+out as itself anyway). :func:`check_model_inputs` refuses a model that wants inputs the view does
+not make before any batch is read.
 """
 
 from __future__ import annotations
@@ -37,9 +63,11 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+import keras
 import numpy as np
 
 from .data.genome import Windows
@@ -222,9 +250,98 @@ def _collect_at_exit() -> None:
     atexit.register(gc.collect)
 
 
-def _to_tf(view, example: Samples, n_batches: int,
-           read_batch: Callable[[int, Allocate], tuple[dict, np.ndarray]], parallel: int | None):
-    """A tf.data.Dataset of ``n_batches`` batches, batch i assembled by ``read_batch(i, allocate)``.
+ReadBatch = Callable[[int, Allocate], tuple[dict, np.ndarray]]
+
+
+def _for_keras(view, example: Samples, n_batches: int, read_batch: ReadBatch,
+               parallel: int | None, weighted: bool = False):
+    """``n_batches`` batches, batch i assembled by ``read_batch(i, allocate)`` (``weighted``:
+    with sample weights), in the form the active Keras backend takes: a ``tf.data.Dataset`` under
+    TensorFlow, else a :class:`NumpyBatches`."""
+    if keras.backend.backend() == "tensorflow":
+        return _to_tf(view, example, n_batches, read_batch, parallel, weighted)
+    return NumpyBatches(n_batches, read_batch, parallel or default_readers())
+
+
+def _batch_rows(index: int, batch_size: int, n_samples: int, replicas: int,
+                training: bool) -> tuple[slice | np.ndarray, np.ndarray | None]:
+    """The rows of batch ``index`` and their sample weights: one replica, the slice and None;
+    several, the rows padded to a multiple p of ``replicas`` by repeating the last one, (p,)
+    int64, and weights (p,) float32: 0 for the padding, else p / b in ``training`` (b rows), 1
+    in evaluation (see the module's description)."""
+    rows = slice(index * batch_size, (index + 1) * batch_size)
+    if replicas == 1:
+        return rows, None
+    padded = padded_rows(rows.start, min(rows.stop, n_samples), replicas)
+    real = min(rows.stop, n_samples) - rows.start
+    weights = np.zeros(len(padded), np.float32)
+    weights[:real] = len(padded) / real if training else 1.0
+    return padded, weights
+
+
+def padding_rows(n_samples: int, batch_size: int, replicas: int) -> int:
+    """Rows of padding in a pass of :func:`evaluation_dataset` over ``n_samples`` samples."""
+    if replicas == 1:
+        return 0
+    full, last = divmod(n_samples, batch_size)
+    return full * (-batch_size % replicas) + (-last % replicas)
+
+
+def padded_rows(start: int, stop: int, replicas: int) -> np.ndarray:
+    """Rows ``start .. stop - 1`` padded to a multiple of ``replicas`` rows by repeating the last
+    one: (p,) int64."""
+    padded = -(-(stop - start) // replicas) * replicas
+    return np.minimum(np.arange(start, start + padded), stop - 1)
+
+
+def _weighted(batch: tuple[dict, np.ndarray], weights: np.ndarray | None):
+    """``(inputs, targets)``, with ``weights`` as a third item when there are any."""
+    return batch if weights is None else (*batch, weights)
+
+
+class NumpyBatches(keras.utils.PyDataset):
+    """Batches as numpy ``(inputs, targets)`` for Keras under any backend (``model.fit``,
+    ``model.predict``, a loop): batch i is ``read_batch(i, fresh)``, and the next ``2 * threads``
+    batches are read ahead by ``threads`` threads while the model works on this one.
+
+    Asking for any other batch than the next drops the batches read ahead (a new pass over the
+    data starts over). A reader's exception comes out of the batch's request as itself, a file's
+    read error as an InputError naming the file.
+    """
+
+    def __init__(self, n_batches: int, read_batch: ReadBatch, threads: int):
+        super().__init__()  # one Keras worker: reading ahead is done here, in order
+        self._n, self._read_batch, self._threads = n_batches, read_batch, threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[int, Future] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _read(self, index: int):
+        try:
+            return self._read_batch(index, fresh)
+        except Exception as error:
+            raise _file_error(error) from None
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < self._n:
+            raise IndexError(f"batch {index} of {self._n}")
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="batch-reader")
+        wanted = range(index, min(index + 1 + 2 * self._threads, self._n))
+        for stale in [i for i in self._ahead if i not in wanted]:
+            self._ahead.pop(stale).cancel()
+        for i in wanted:
+            if i not in self._ahead:
+                self._ahead[i] = self._pool.submit(self._read, i)
+        return self._ahead.pop(index).result()
+
+
+def _to_tf(view, example: Samples, n_batches: int, read_batch: ReadBatch, parallel: int | None,
+           weighted: bool = False):
+    """A tf.data.Dataset of ``n_batches`` batches, batch i assembled by ``read_batch(i, allocate)``
+    (``weighted``: ``(inputs, targets, weights)``, auto-sharded by ``DATA``).
 
     The first batch that fails makes every later one fail at once with the same message.
     """
@@ -241,21 +358,29 @@ def _to_tf(view, example: Samples, n_batches: int,
         if failed:
             raise RuntimeError(failed[0])
         try:
-            inputs, targets = read_batch(int(index), buffers.get)
+            inputs, targets, *weights = read_batch(int(index), buffers.get)
         except Exception as error:
             failed.append(_remember(error))
             raise RuntimeError(failed[0]) from None
-        return [inputs[name] for name in names] + [np.asarray(targets, np.float32)]
+        return [inputs[name] for name in names] + [np.asarray(targets, np.float32), *weights]
 
     def structured(index):
-        arrays = tf.numpy_function(numpy_batch, [index], [tf.float32] * (len(names) + 1),
-                                   stateful=False)
+        arrays = tf.numpy_function(numpy_batch, [index],
+                                   [tf.float32] * (len(names) + 1 + weighted), stateful=False)
         inputs = {name: tf.ensure_shape(array, (None, *shapes[name]), name=name)
                   for name, array in zip(names, arrays)}
-        return inputs, tf.ensure_shape(arrays[-1], (None, *target_shape))
+        targets = tf.ensure_shape(arrays[len(names)], (None, *target_shape))
+        if weighted:
+            return inputs, targets, tf.ensure_shape(arrays[-1], (None,))
+        return inputs, targets
 
     dataset = tf.data.Dataset.range(n_batches).map(
         structured, num_parallel_calls=parallel or default_readers(), deterministic=True)
+    if weighted:  # several replicas: see the module's description
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = \
+            tf.data.experimental.AutoShardPolicy.DATA
+        dataset = dataset.with_options(options)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -270,8 +395,9 @@ def default_readers() -> int:
 
 def training_dataset(view, source: Samples | Callable[[int], Samples], batch_size: int,
                      epochs: int, seed: int = 0, first_epoch: int = 0,
-                     parallel: int | None = None):
-    """Training batches for ``epochs`` epochs: ``tf.data.Dataset`` of ``(inputs, targets)``.
+                     parallel: int | None = None, replicas: int = 1):
+    """Training batches ``(inputs, targets)`` for ``epochs`` epochs (see :func:`_for_keras`);
+    for several ``replicas``, ``(inputs, targets, weights)`` (see the module's description).
 
     ``source`` gives each epoch's samples (``sampler.epoch``), or is one fixed table. Every epoch
     is shuffled and every sample moved by a random offset within its ``shift``, both drawn from
@@ -288,25 +414,28 @@ def training_dataset(view, source: Samples | Callable[[int], Samples], batch_siz
         if len(samples) != len(first):
             raise ValueError(f"epoch {first_epoch + epoch} has {len(samples)} samples, "
                              f"epoch {first_epoch} had {len(first)}")
-        rows = slice(step * batch_size, (step + 1) * batch_size)
-        return view.read(samples.take(rows), offsets[rows], allocate)
+        rows, weights = _batch_rows(step, batch_size, len(samples), replicas, training=True)
+        return _weighted(view.read(samples.take(rows), offsets[rows], allocate), weights)
 
-    return _to_tf(view, first, epochs * per_epoch, read_batch, parallel)
+    return _for_keras(view, first, epochs * per_epoch, read_batch, parallel, replicas > 1)
 
 
 def evaluation_dataset(view, samples: Samples, batch_size: int, parallel: int | None = None,
-                       offsets: Callable[[], np.ndarray] | None = None):
-    """Every sample once, in order, the last partial batch kept: ``tf.data.Dataset``.
+                       offsets: Callable[[], np.ndarray] | None = None, replicas: int = 1):
+    """Every sample once, in order, the last partial batch kept (see :func:`_for_keras`); for
+    several ``replicas``, with sample weights (see the module's description).
 
     Unshifted, or moved by ``offsets()`` (n,) bp, asked for anew in every pass over the data (a
     validation set jittered afresh each epoch: :class:`fiddle_factornet.runs.training.Jitter`).
     """
 
     def read_batch(index: int, allocate: Allocate):
-        rows = slice(index * batch_size, (index + 1) * batch_size)
-        return view.read(samples.take(rows), 0 if offsets is None else offsets()[rows], allocate)
+        rows, weights = _batch_rows(index, batch_size, len(samples), replicas, training=False)
+        return _weighted(view.read(samples.take(rows), 0 if offsets is None else offsets()[rows],
+                                   allocate), weights)
 
-    return _to_tf(view, samples, steps(len(samples), batch_size), read_batch, parallel)
+    return _for_keras(view, samples, steps(len(samples), batch_size), read_batch, parallel,
+                      replicas > 1)
 
 
 def numpy_batches(view, samples: Samples, batch_size: int):

@@ -1,7 +1,10 @@
 """Shared fixtures: every test gets its own cache directory."""
 
+import json
 import logging
 import signal
+import subprocess
+import time
 
 import pytest
 
@@ -71,3 +74,19 @@ def run_command(module, *args) -> int:
     except SystemExit as exit_:
         return exit_.code
     return 0
+
+
+def interrupt_after_an_epoch(command, partial, env=None) -> int:
+    """Run the training ``command`` and send it SIGTERM once it has completed an epoch (its
+    ``partial`` folder holds progress.json): it must stop with one line; its epochs done."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    progress = partial / "progress.json"
+    deadline = time.time() + 600
+    while not progress.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "ffn-train: interrupted"
+    return json.loads(progress.read_text())["epochs_done"]

@@ -20,6 +20,7 @@ BIN = Path(__file__).resolve().parents[1] / "bin"
 MODULES = {
     "ffn-attribute": "attribute", "ffn-bag": "bag", "ffn-convert": "convert", "ffn-demo": "demo",
     "ffn-evaluate": "evaluate", "ffn-experiment-report": "experiment_report", "ffn-fetch": "fetch",
+    "ffn-merge-shards": "merge_shards",
     "ffn-fiddle-attribute": "fiddle_attribute",
     "ffn-fiddle-evaluate": "fiddle_evaluate", "ffn-fiddle-importance": "fiddle_importance",
     "ffn-fiddle-predict": "fiddle_predict",

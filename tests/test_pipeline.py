@@ -198,3 +198,91 @@ def test_fiddle_dataset_signature(files):
 def test_tf_data_signature_is_float32(files):
     dataset = evaluation_dataset(factornet_view(files), bins(3), batch_size=2)
     assert all(spec.dtype == tf.float32 for spec in dataset.element_spec[0].values())
+
+
+# ---- the numpy path (JAX and torch backends): NumpyBatches ----
+
+def as_jax_backend(monkeypatch):
+    """The pipeline as it runs under JAX and torch (it asks Keras which backend is active)."""
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+
+
+def test_numpy_path_gives_the_batches_of_tf_data(files, monkeypatch):
+    """Training (3 epochs, shuffled and shifted) and evaluation batches: the same arrays through
+    tf.data and through NumpyBatches."""
+    from fiddle_factornet.pipeline import NumpyBatches
+
+    view = factornet_view(files)
+    samples = bins(30, shift=np.arange(30) % 4 * 5)
+    made = {}
+    for path in ("tf", "numpy"):
+        if path == "numpy":
+            as_jax_backend(monkeypatch)
+        train = training_dataset(view, samples, batch_size=8, epochs=3, seed=5)
+        evaluate = evaluation_dataset(view, samples, batch_size=8)
+        assert isinstance(train, NumpyBatches) == (path == "numpy")
+        iterate = (lambda d: d.as_numpy_iterator()) if path == "tf" else iter
+        made[path] = [list(iterate(train)), list(iterate(evaluate))]
+    for tf_batches, numpy_batches_ in zip(made["tf"], made["numpy"]):
+        assert len(tf_batches) == len(numpy_batches_)
+        for (x_tf, y_tf), (x_np, y_np) in zip(tf_batches, numpy_batches_):
+            assert np.array_equal(y_tf, y_np)
+            assert all(np.array_equal(x_tf[name], x_np[name]) for name in x_tf)
+
+
+def test_numpy_batches_read_ahead_in_order_and_start_over(files):
+    from fiddle_factornet.pipeline import NumpyBatches
+
+    asked = []
+
+    def read(index, allocate):
+        asked.append(index)
+        return {"x": np.full((2, 1), index, np.float32)}, np.zeros((2, 1), np.float32)
+
+    batches = NumpyBatches(10, read, threads=2)
+    assert len(batches) == 10
+    assert [int(x["x"][0, 0]) for x, _ in batches] == list(range(10))
+    assert sorted(asked) == list(range(10))  # read ahead, each batch once
+    assert int(batches[3][0]["x"][0, 0]) == 3  # any other batch: read afresh
+    assert int(batches[0][0]["x"][0, 0]) == 0
+    with pytest.raises(IndexError):
+        batches[10]
+
+
+def test_numpy_batches_raise_the_readers_error_itself(files, tmp_path):
+    from fiddle_factornet.errors import InputError
+    from fiddle_factornet.pipeline import NumpyBatches
+
+    def read(index, allocate):
+        if index == 3:
+            raise OSError(5, "Input/output error", str(tmp_path / "tracks.bw"))
+        if index == 5:
+            raise InputError("genes.bed line 4: bad strand")
+        return {"x": np.zeros((1, 1), np.float32)}, np.zeros((1, 1), np.float32)
+
+    batches = NumpyBatches(8, read, threads=2)
+    with pytest.raises(InputError, match=r"tracks\.bw: cannot read \(Input/output error\)"):
+        list(batches)
+    with pytest.raises(InputError, match="genes.bed line 4"):
+        batches[5]
+
+
+def test_keras_trains_and_predicts_from_the_numpy_path(files, monkeypatch):
+    import keras
+
+    view = factornet_view(files)
+    as_jax_backend(monkeypatch)
+    train = training_dataset(view, bins(20), batch_size=8, epochs=2, seed=0)
+    forward = keras.Input((100, 7), name="forward")
+    reverse = keras.Input((100, 7), name="reverse")
+    meta = keras.Input((2,), name="meta")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Add()([forward, reverse]))
+    output = keras.layers.Dense(1)(keras.layers.Concatenate()([pooled, meta]))
+    model = keras.Model({"forward": forward, "reverse": reverse, "meta": meta}, output)
+    model.compile("adam", "mse")
+    history = model.fit(train, epochs=2, steps_per_epoch=steps(20, 8), shuffle=False, verbose=0)
+    assert len(history.history["loss"]) == 2
+    predicted = model.predict(evaluation_dataset(view, bins(13), batch_size=4), verbose=0)
+    assert predicted.shape == (13, 1)

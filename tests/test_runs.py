@@ -4,10 +4,8 @@ resumed exactly."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,8 @@ from fiddle_factornet.errors import InputError
 from fiddle_factornet.runs.models import open_model_folder
 from fiddle_factornet.runs.outputs import output_lock, refuse_inputs, safe_output, safe_outputs
 from fiddle_factornet.runs.record import RunRecord
+
+from .conftest import interrupt_after_an_epoch
 
 BIN = Path(__file__).resolve().parents[1] / "bin"
 SMALL_MODEL = ["-L", "300", "-w", "12", "-k", "8", "-r", "4", "-d", "16"]
@@ -201,17 +201,7 @@ def test_an_interrupted_training_resumes_where_it_stopped(small_demo, tmp_path):
     expected = json.loads((tmp_path / "whole" / "history.json").read_text())
 
     out = tmp_path / "cut"
-    progress = tmp_path / "cut.partial" / "progress.json"
-    process = subprocess.Popen(_train_command(small_demo, out, epochs), stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, text=True)
-    deadline = time.time() + 600
-    while not progress.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr[-3000:]
-    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "ffn-train: interrupted"
-    done = json.loads(progress.read_text())["epochs_done"]
+    done = interrupt_after_an_epoch(_train_command(small_demo, out, epochs), tmp_path / "cut.partial")
     assert 1 <= done < epochs and not out.exists()
     assert (tmp_path / "cut.partial" / "best.weights.h5").is_file()
 

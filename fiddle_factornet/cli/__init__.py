@@ -245,7 +245,7 @@ METAVARS = {
     "cell_type": "NAME", "chroms": "CHR,...", "validchroms": "CHR,...", "testchroms": "CHR,...",
     "inputs": "TRACK,...", "target": "TRACK", "controls": "NAME,...", "reload_modules": "TRACK,...",
     "compare": "NAME=FILE,...", "bigwig": "PATH", "bedgraph": "PATH", "get": "NAME,...",
-    "hdf5": "DIR|FILE,...", "models_dir": "DIR",
+    "hdf5": "DIR|FILE,...", "models_dir": "DIR", "shard": "K/N", "devices": "N|all",
     "output": "DIR", "output_replace": "DIR",  # ffn-fetch's root (define_output's are PATH)
 }
 
@@ -471,3 +471,24 @@ def run(command: str, doc: str | None, flag_values: flags.FlagValues, main: Call
     except OSError as error:
         sys.stderr.write(f"{command}: error: {_os_error_line(error)}\n")
         sys.exit(1)
+
+
+class DevicesParser(flags.ArgumentParser):
+    """``--devices``: a count >= 1, or ``all``."""
+
+    def parse(self, argument):
+        from ..runs.devices import parse_devices
+
+        return parse_devices(argument)
+
+    def flag_type(self) -> str:
+        return "int"
+
+
+def define_devices(flag_values: flags.FlagValues) -> None:
+    """The training commands' ``--devices``."""
+    flags.DEFINE(DevicesParser(), "devices", 1, "Devices to train on at once: N GPUs (without "
+                 "GPUs, N logical CPU devices, one per core at most) or all (every GPU); "
+                 "synchronous data parallelism under the tensorflow or jax backend, the batch "
+                 "size being the global batch, the learning rate as given. 1: one device, no "
+                 "distribution strategy.", flag_values=flag_values)

@@ -15,11 +15,18 @@ By default consecutive bins share the convolution (the stretch path: runs of 4 o
 width and step; the same scores within 1e-5, about 2.5x faster on 2 cores); --nostretch scores
 every bin alone.
 
+Shards (--shard K/N, K counted from 1 like a SLURM array's task ids 1..N): the bins (the BED's
+rows or the chromosomes' bins, in order) cut into N contiguous runs of nearly equal length; this
+run scores run K alone and writes its own outputs, each with a run record naming the shard.
+ffn-merge-shards joins the N outputs of a kind into the file one run without --shard writes.
+
 example:
     ffn-predict -i data/liver -m models/CTCF -f CTCF -b ladder_regions.blacklistfiltered.bed.gz \\
         --genome hg19.fa --blacklist blacklist.bed.gz -o L.CTCF.liver.tab.gz
     ffn-predict -i data/liver -m models/CTCF -f CTCF --chroms chr1,chr21 --genome hg19.fa \\
         --blacklist blacklist.bed.gz --bigwig CTCF.liver.bw
+    ffn-predict -i data/liver -m models/CTCF -f CTCF --chroms all --genome hg19.fa \\
+        --blacklist blacklist.bed.gz --shard 3/8 --bigwig CTCF.liver.3-of-8.bw
 """
 
 from __future__ import annotations
@@ -28,6 +35,23 @@ from absl import flags
 
 from . import (CACHE_CHOICES, CACHE_HELP, UsageError, define_choice, define_int, define_output,
                output_of, require, run)
+
+
+class ShardParser(flags.ArgumentParser):
+    """``K/N``: shard K of N, 1 <= K <= N; the value is the pair (K, N)."""
+
+    def parse(self, argument):
+        if isinstance(argument, tuple):
+            return argument
+        index, slash, count = str(argument).strip().partition("/")
+        if slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+            return int(index), int(count)
+        raise ValueError("must be K/N with 1 <= K <= N: shard K of N, counted from 1 (e.g. "
+                         "$SLURM_ARRAY_TASK_ID/8)")
+
+    def flag_type(self) -> str:
+        return "shard"
+
 
 COMMAND = "ffn-predict"
 FLAGS = flags.FlagValues()
@@ -56,6 +80,9 @@ flags.DEFINE_string("gencode", None, "Folder of the six annotation BEDs, for mod
 flags.DEFINE_boolean("stretch", True, "Share the convolution between consecutive bins (runs of 4 "
                      "or more bins of one width and step); the same scores within 1e-5.",
                      flag_values=FLAGS)
+flags.DEFINE(ShardParser(), "shard", None, "Score only shard K of N: the K-th of N contiguous, "
+             "nearly equal runs of the bins, K counted from 1 (1/N to N/N, like a SLURM array's "
+             "task ids 1..N); merge the N outputs with ffn-merge-shards.", flag_values=FLAGS)
 define_int("batchsize", 1000, "Bins scored per batch.", FLAGS, minimum=1)
 define_choice("cache", "auto", CACHE_CHOICES, CACHE_HELP, FLAGS)
 define_int("score_digits", 9, "Significant digits of the written probabilities (9 keep every "
@@ -68,7 +95,7 @@ SETTING_FLAGS = {
     "overwrite": "-oc", "genome": "--genome", "blacklist": "--blacklist",
     "annotations_dir": "-g", "batch_size": "--batchsize", "cache": "--cache",
     "score_digits": "--score_digits", "chroms": "--chroms", "bigwig": "--bigwig",
-    "bedgraph": "--bedgraph", "stretch": "--stretch",
+    "bedgraph": "--bedgraph", "stretch": "--stretch", "shard": "--shard",
 }
 
 
@@ -85,6 +112,7 @@ def check() -> None:
 
 def main() -> None:
     from ..factornet.prediction import predict_regions
+    from ..factornet.shards import Shard
 
     output, overwrite = output_of(FLAGS)
     predict_regions(FLAGS.modeldir, FLAGS.inputdir, FLAGS.factor, FLAGS.bed, output, FLAGS.genome,
@@ -92,7 +120,8 @@ def main() -> None:
                     batch_size=FLAGS.batchsize, cache=CACHE_CHOICES[FLAGS.cache],
                     overwrite=overwrite, score_digits=FLAGS.score_digits,
                     chroms=FLAGS.chroms or None,
-                    bigwig=FLAGS.bigwig, bedgraph=FLAGS.bedgraph, stretch=FLAGS.stretch)
+                    bigwig=FLAGS.bigwig, bedgraph=FLAGS.bedgraph, stretch=FLAGS.stretch,
+                    shard=None if FLAGS.shard is None else Shard(*FLAGS.shard))
 
 
 def entry_point() -> None:

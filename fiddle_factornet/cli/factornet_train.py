@@ -4,22 +4,30 @@ With -f, a single-task model for that TF, trained on the cell-type folders poole
 multi-task model for every TF of the one cell-type folder given. Validation and test are held-out
 chromosomes (-v, -t); -vi validates on other cell types.
 
+--devices N trains on N GPUs at once (TensorFlow or JAX backend; without GPUs, N logical CPU
+devices); --batchsize stays the global batch. With TF_CONFIG naming several workers, each
+machine runs this command as one worker (TensorFlow backend); only the chief writes the model
+folder.
+
 example:
     ffn-train -i data/HepG2,data/K562 -vi data/liver -f CTCF --genome hg19.fa \\
         --blacklist blacklist.bed.gz -o models/CTCF          # single-task, pooled cell types
     ffn-train -i data/HepG2 --genome hg19.fa -o models/HepG2  # multi-task: every TF of HepG2
+    ffn-train -i data/HepG2 --genome hg19.fa --devices all --batchsize 400 -o models/HepG2
 """
 
 from __future__ import annotations
 
 from absl import flags
 
-from . import (CACHE_CHOICES, CACHE_HELP, UsageError, define_choice, define_float, define_int,
-               define_output, output_of, require, run)
+from . import (CACHE_CHOICES, CACHE_HELP, UsageError, define_choice, define_devices, define_float,
+               define_int, define_output, output_of, require, run)
 from ..data.splits import DEFAULT_TEST, DEFAULT_VALID
 
 COMMAND = "ffn-train"
 FLAGS = flags.FlagValues()
+
+
 flags.DEFINE_list("inputdirs", None, "Cell-type folders to train on (comma-separated).",
                   short_name="i", flag_values=FLAGS)
 flags.DEFINE_list("validinputdirs", [], "Cell-type folders to validate on (default: the training "
@@ -69,7 +77,9 @@ flags.DEFINE_string("genome", None, "Genome FASTA (plain or bgzipped).", flag_va
 flags.DEFINE_string("blacklist", None, "Blacklist BED (FactorNet's blacklist.bed.gz), widened by "
                     "L; 'none': deliberately none (without this flag: none, with a warning).",
                     flag_values=FLAGS)
-define_int("batchsize", 100, "Batch size.", FLAGS, minimum=1)
+define_int("batchsize", 100, "Batch size (over every device: the global batch).", FLAGS,
+           minimum=1)
+define_devices(FLAGS)
 define_choice("cache", "true", CACHE_CHOICES, CACHE_HELP, FLAGS)
 require(FLAGS, "inputdirs", "genome")
 
@@ -81,7 +91,7 @@ SETTING_FLAGS = {
     "dropout": "-p", "lstm_recurrent_dropout": "--recurrentdropout", "seed": "-s", "factor": "-f",
     "meta": "-m", "annotations_dir": "-g", "motif_db": "-mo", "output_dir": "-o",
     "overwrite": "-oc", "resume": "--resume", "genome": "--genome", "blacklist": "--blacklist",
-    "batch_size": "--batchsize", "cache": "--cache",
+    "batch_size": "--batchsize", "cache": "--cache", "devices": "--devices",
     "architecture": "-L, -w, -k, -r, -d, -p, --recurrentdropout",
 }
 
@@ -113,7 +123,7 @@ def main() -> None:
         epochs=FLAGS.epochs,
         patience=FLAGS.patience, learning_rate=FLAGS.learningrate, batch_size=FLAGS.batchsize,
         negatives=FLAGS.negatives, seed=FLAGS.seed, cache=CACHE_CHOICES[FLAGS.cache],
-        architecture=architecture))
+        devices=FLAGS.devices, architecture=architecture))
 
 
 def entry_point() -> None:

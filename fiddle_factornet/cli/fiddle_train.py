@@ -8,6 +8,11 @@ Defaults follow the original: genes that overlap no other gene, windows holding 
 every row of the training file, the first --n_valid rows of the validation file; inputs and
 target are their datasets (default target tssseq, inputs every other track).
 
+--devices N trains on N GPUs at once (TensorFlow or JAX backend; without GPUs, N logical CPU
+devices); --batchsize stays the global batch. With TF_CONFIG naming several workers, each
+machine runs this command as one worker (TensorFlow backend); only the chief writes the model
+folder.
+
 example:
     ffn-fiddle-train --manifest demo/fiddle/tracks.tsv --genes demo/fiddle/genes.bed \\
         --inputs dna,netseq,mnase,tfiib,rnaseq -o runs/fiddle_all
@@ -19,8 +24,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from . import (UsageError, define_choice, define_float, define_int, define_int_list,
-               define_output, flag_label, output_of, run)
+from . import (UsageError, define_choice, define_devices, define_float, define_int,
+               define_int_list, define_output, flag_label, output_of, run)
 from ..data.splits import DEFAULT_TEST, DEFAULT_VALID
 
 COMMAND = "ffn-fiddle-train"
@@ -52,7 +57,9 @@ flags.DEFINE_list("testchroms", list(DEFAULT_TEST), "Test chromosomes (chromosom
 define_int("epochs", 50, "Epochs.", FLAGS, short_name="e", minimum=1)
 define_int("patience", 5, "Epochs without a better validation KL before stopping.", FLAGS,
            short_name="ep", minimum=0)
-define_int("batchsize", 20, "Batch size (the released code's 20).", FLAGS, minimum=1)
+define_int("batchsize", 20, "Batch size (the released code's 20; over every device: the global "
+           "batch).", FLAGS, minimum=1)
+define_devices(FLAGS)
 define_float("learningrate", 1e-3, "Adam's learning rate.", FLAGS, short_name="lr", above=0)
 define_int("seed", 0, "Random seed.", FLAGS, short_name="s", minimum=0)
 flags.DEFINE_boolean("overlapping_genes", False, "Also use genes that overlap another gene "
@@ -93,6 +100,7 @@ SETTING_FLAGS = {
     "resume": "--resume",
     "split": "--split", "n_valid": "--n_valid", "n_test": "--n_test", "valid_chroms": "-v",
     "test_chroms": "-t", "epochs": "-e", "patience": "-ep", "batch_size": "--batchsize",
+    "devices": "--devices",
     "learning_rate": "-lr", "seed": "-s", "non_overlapping": "--overlapping_genes",
     "missing": "--missing", "dna_n": "--dna_n", "curve_every": "--curve_every",
     "first_offset": "--window_first", "last_offset": "--window_last", "step": "--window_step",
@@ -124,7 +132,7 @@ def main() -> None:
         split=FLAGS.split, n_valid=FLAGS.n_valid, n_test=FLAGS.n_test,
         valid_chroms=tuple(FLAGS.validchroms), test_chroms=tuple(FLAGS.testchroms),
         epochs=FLAGS.epochs, patience=FLAGS.patience, batch_size=FLAGS.batchsize,
-        learning_rate=FLAGS.learningrate, seed=FLAGS.seed,
+        learning_rate=FLAGS.learningrate, seed=FLAGS.seed, devices=FLAGS.devices,
         regions=RegionConfig(first_offset=FLAGS.window_first, last_offset=FLAGS.window_last,
                              step=FLAGS.window_step,
                              non_overlapping=not FLAGS.overlapping_genes),

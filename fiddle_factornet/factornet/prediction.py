@@ -8,25 +8,33 @@ made chunk by chunk, never all at once. A region must lie on a chromosome of the
 Bins are streamed in chunks of :data:`CHUNK_ROWS`; bins touching the blacklist score 0 and keep
 their row.
 
+**Shards** (:mod:`~.shards`): ``shard`` K of N scores one contiguous run of the bins, by position
+in the whole list: rows ``[(K - 1) T // N, K T // N)`` of the T bins (counted first: arithmetic for
+chromosomes, a pass over the BED's lines). Its chunks are the whole run's chunks cut to its rows,
+and each bin takes the path it takes in the whole run, so a shard's scores are those the whole run
+gives its bins, bit for bit (on the same device and software), and :func:`~.shards.merge_shards`
+joins the shards' outputs into the whole run's files.
+
 **Paths.** By default consecutive bins share the convolution (the stretch path,
 :mod:`~.stretch`: runs of at least 4 bins of one width on one lattice, e.g. a 200/50 grid), the
-others (isolated bins) take the per-window path through the evaluation pipeline;
-``stretch=False`` takes the per-window path for every bin. Both give the same scores (within
-1e-5). The run record says how many bins took each path.
+others (isolated bins) take the per-window path through the evaluation pipeline, in batches of
+exactly ``batch_size`` (the last one padded), so that a bin's score does not depend on the bins
+batched with it; ``stretch=False`` takes the per-window path for every bin. Both give the same
+scores (within 1e-5). The run record says how many bins took each path.
 
 **Outputs**, at least one: the submission ``output``, ``chrom start end probability`` in the bins'
 order (gzipped; scientific notation, 9 significant digits by default, the original's 4 with
-``score_digits=4``), and on request a bigWig and/or a bedGraph of the same scores
-(:mod:`~.prediction_tracks`: each 50 bp step carries the score of the bin centred on it, bin
-``[s, s + 200)`` on ``[s + 75, s + 125)``). Each is written under a temporary name and renamed
-into place when complete, with one run record beside the first; an existing one is refused unless
+``score_digits=4``; gzip headers without a name or time: the same scores, the same bytes), and on
+request a bigWig and/or a bedGraph of the same scores (:mod:`~.prediction_tracks`: each 50 bp step
+carries the score of the bin centred on it, bin ``[s, s + 200)`` on ``[s + 75, s + 125)``). Each
+is written under a temporary name and renamed into place when complete, with one run record beside
+the first (a shard's: beside each, which records the shard); an existing one is refused unless
 ``overwrite``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +58,8 @@ from ..data.tracks import TrackSet
 from .annotations import Annotations
 from .evaluation import SCORE_DIGITS, check_score_digits
 from .folder import FactorNetModel
-from .prediction_tracks import score_tracks
+from .prediction_tracks import gzip_output, score_tracks
+from .shards import Shard, count_bins
 from .stretch import SharedConvolution
 
 logger = logging.getLogger(__name__)
@@ -65,7 +74,7 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
                     batch_size: int = 1000, cache: bool | str = "auto",
                     overwrite: bool = False, score_digits: int = SCORE_DIGITS,
                     chroms: Sequence[str] | str | None = None, bigwig=None, bedgraph=None,
-                    stretch: bool = True) -> int:
+                    stretch: bool = True, shard: Shard | None = None) -> int:
     """Score bins for ``tf`` in the cell type and write the submission and/or tracks.
 
     Parameters
@@ -78,6 +87,7 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
         its name ends in .gz.
     score_digits : significant digits of the written probabilities.
     stretch : share the convolution between consecutive bins (default) or score every bin alone.
+    shard : score only this shard of the bins (None: all of them).
 
     Returns the number of bins scored.
     """
@@ -103,21 +113,34 @@ def predict_regions(model_dir, cell_dir, tf: str, regions, output, genome: str,
         "genome": absolute(genome),
         "blacklist": blacklist if blacklist == NO_BLACKLIST else absolute(blacklist),
         "annotations_dir": absolute(annotations_dir), "batch_size": batch_size, "cache": cache,
-        "overwrite": overwrite, "score_digits": score_digits, "stretch": stretch})
+        "overwrite": overwrite, "score_digits": score_digits, "stretch": stretch,
+        "shard": None if shard is None else str(shard)})
     if blacklist is None:
         record.update(warnings=[NO_BLACKLIST_WARNING])
     inputs = [model_dir, regions, genome, None if blacklist == NO_BLACKLIST else blacklist,
               annotations_dir, *cell.files]
-    with recorded_outputs(list(named.values()), record, overwrite, inputs) as tmps:
+    with contextlib.ExitStack() as stack:
+        if shard is None:
+            tmps = stack.enter_context(recorded_outputs(list(named.values()), record, overwrite,
+                                                        inputs))
+        else:  # a record beside each output, so that each merges on its own
+            tmps = [stack.enter_context(recorded_outputs([path], record, overwrite, inputs))[0]
+                    for path in named.values()]
         tmp = dict(zip(named, tmps))
+        rows = None
+        if shard is not None:
+            total = count_bins(regions, chroms, load_chrom_sizes(genome))
+            rows = shard.rows(total)
+            record.update(shard=shard.record(total))
+            logger.info("shard %s: bins %d to %d of %d", shard, rows.start, rows.stop - 1, total)
         folder = FactorNetModel.load(model_dir)  # a model's name too (runs.models)
         record.data["settings"]["model_dir"] = absolute(folder.path)
         record.update(device=describe_device())
         run = _Prediction(folder, cell, tf, genome, blacklist, annotations_dir, batch_size, cache,
                           score_digits, stretch)
-        counts = run.write(regions, chroms, tmp.get("output"), tmp.get("bigwig"),
-                           tmp.get("bedgraph"), str(bedgraph).endswith(".gz"))
-        record.update(bins=counts)
+        counts, tracks = run.write(regions, chroms, rows, tmp.get("output"), tmp.get("bigwig"),
+                                   tmp.get("bedgraph"), str(bedgraph).endswith(".gz"))
+        record.update(bins=counts, **({} if tracks is None else {"tracks": tracks}))
     logger.info("wrote %s: %d bins (%s in %s; %d on the stretch path, %d per window, %d "
                 "blacklisted)", ", ".join(map(str, named.values())), counts["total"], tf, cell.name,
                 counts["stretch"], counts["per_window"], counts["blacklisted"])
@@ -190,10 +213,13 @@ class _Prediction:
     score_digits: int
     stretch: bool
 
-    def write(self, regions, chroms: Sequence[str] | None, submission: Path | None,
-              bigwig: Path | None, bedgraph: Path | None, compress_bedgraph: bool) -> dict:
-        """Score the bins of ``regions`` (a BED) or of ``chroms`` into the outputs given (paths or
-        None). Returns the counts of bins: total, stretch, per_window, blacklisted."""
+    def write(self, regions, chroms: Sequence[str] | None, rows: range | None,
+              submission: Path | None, bigwig: Path | None, bedgraph: Path | None,
+              compress_bedgraph: bool) -> tuple[dict, dict | None]:
+        """Score the bins of ``regions`` (a BED) or of ``chroms`` (only bins ``rows`` of them, a
+        shard's; None: all) into the outputs given (paths or None). Returns the counts of bins
+        (total, stretch, per_window, blacklisted) and, with a track, its intervals and the lowest
+        and highest bin centre on each chromosome (None without)."""
         folder = self.folder
         column = folder.output_index(self.tf)
         data = ModelData.open(folder, self.cell, self.genome, self.annotations_dir, self.cache)
@@ -204,26 +230,32 @@ class _Prediction:
         source = regions if regions is not None else f"the bins of {', '.join(chroms)}"
         widths_said = False
         with contextlib.ExitStack() as stack:
-            out = None if submission is None else \
-                stack.enter_context(gzip.open(submission, "wb", compresslevel=4))
+            out = None if submission is None else stack.enter_context(gzip_output(submission))
             tracks = stack.enter_context(score_tracks(data.sizes, bigwig, bedgraph,
                                                       self.score_digits, compress_bedgraph))
             progress = stack.enter_context(tqdm(unit=" bins", unit_scale=True, disable=None,
                                                 desc=f"predict {self.tf}"))
-            for samples in region_chunks(regions, chroms, data.sizes):
-                scores = np.zeros(len(samples), np.float32)
+            for offset, samples in numbered_chunks(regions, chroms, data.sizes, rows):
                 clear = ~samples.overlapping(bad)
+                on_stretch = np.zeros(len(samples), bool)
+                if shared is not None and clear.any():
+                    on_stretch[clear] = shared.covers(samples.take(clear))
+                if rows is not None:  # the shard's bins, on the paths of the whole chunk
+                    mine = slice(max(rows.start - offset, 0), min(rows.stop - offset, len(samples)))
+                    samples, clear, on_stretch = samples.take(mine), clear[mine], on_stretch[mine]
+                scores = np.zeros(len(samples), np.float32)
                 if clear.any():
                     keep = data.annotate(samples.take(clear))
                     check_model_inputs(folder.model, data.view, keep,
                                        str(folder.path / "model.keras"))
                     if shared is not None and not widths_said:
                         widths_said = _say_mixed_widths(source, keep)
-                    predicted, on_stretch = predict_samples(folder.model, data.view, keep,
-                                                            self.batch_size, shared, progress)
+                    predicted, stretched = predict_samples(folder.model, data.view, keep,
+                                                           self.batch_size, shared, progress,
+                                                           on_stretch[clear])
                     scores[clear] = predicted[:, column]
-                    counts["stretch"] += on_stretch
-                    counts["per_window"] += len(keep) - on_stretch
+                    counts["stretch"] += stretched
+                    counts["per_window"] += len(keep) - stretched
                 counts["blacklisted"] += len(samples) - int(clear.sum())
                 progress.update(len(samples) - int(clear.sum()))
                 if out is not None:
@@ -232,7 +264,11 @@ class _Prediction:
                 if tracks is not None:
                     tracks.add(samples.chrom, samples.start, samples.end, scores)
                 counts["total"] += len(samples)
-        return counts
+        if rows is not None and counts["total"] != len(rows):
+            raise InputError(f"{source}: ended after {rows.start + counts['total']} of the "
+                             f"{rows.stop} rows counted before: has it changed since?")
+        return counts, None if tracks is None else {"intervals": tracks.written,
+                                                    "centres": tracks.centres()}
 
 
 def _say_mixed_widths(source, samples: Samples) -> bool:
@@ -248,13 +284,15 @@ def _say_mixed_widths(source, samples: Samples) -> bool:
 
 
 def predict_samples(model, view: FactorNetView, samples: Samples, batch_size: int,
-                    shared: SharedConvolution | None = None,
-                    progress=None) -> tuple[np.ndarray, int]:
+                    shared: SharedConvolution | None = None, progress=None,
+                    on_stretch: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """The model's outputs for ``samples``: (n, n_tasks) float32, and how many rows took the
-    stretch path. With ``shared``, the rows in runs of consecutive bins take it
-    (:meth:`SharedConvolution.covers`), the others the per-window path; without, all go per
-    window. ``progress`` (a tqdm bar) counts the rows."""
-    on_stretch = shared.covers(samples) if shared is not None else np.zeros(len(samples), bool)
+    stretch path. With ``shared``, the rows ``on_stretch`` (n,) bool take it (default: those in
+    runs of consecutive bins, :meth:`SharedConvolution.covers`), the others the per-window path,
+    in batches of ``batch_size`` (the last one padded with copies of the last row); without, all
+    go per window. ``progress`` (a tqdm bar) counts the rows."""
+    if on_stretch is None:
+        on_stretch = shared.covers(samples) if shared is not None else np.zeros(len(samples), bool)
     out = None
     for rows, path in ((~on_stretch, "per_window"), (on_stretch, "stretch")):
         if not rows.any():
@@ -263,8 +301,10 @@ def predict_samples(model, view: FactorNetView, samples: Samples, batch_size: in
         if path == "stretch":
             scores = shared.predict(view, part, batch_size, progress)
         else:
+            padded = np.minimum(np.arange(len(part) - len(part) % -batch_size), len(part) - 1)
             with reader_errors():
-                scores = model.predict(evaluation_dataset(view, part, batch_size), verbose=0)
+                scores = model.predict(evaluation_dataset(view, part.take(padded), batch_size),
+                                       verbose=0)[:len(part)]
             if progress is not None:
                 progress.update(len(part))
         if out is None:
@@ -276,18 +316,41 @@ def predict_samples(model, view: FactorNetView, samples: Samples, batch_size: in
 def region_chunks(regions, chroms: Sequence[str] | None, sizes: ChromSizes) -> Iterator[Samples]:
     """The bins to score in chunks of at most :data:`CHUNK_ROWS`: the rows of the BED ``regions``
     in its order (see :func:`bed_samples`), or, with ``regions`` None, every bin of
-    :class:`~.bins.BinGrid` on ``chroms``, in order."""
+    :class:`~.bins.BinGrid` on ``chroms``, in order (a BED's chunks: :data:`CHUNK_ROWS` rows;
+    chromosomes': :data:`CHUNK_ROWS` bins from each chromosome's first)."""
+    for _, samples in numbered_chunks(regions, chroms, sizes):
+        yield samples
+
+
+def numbered_chunks(regions, chroms: Sequence[str] | None, sizes: ChromSizes,
+                    rows: range | None = None) -> Iterator[tuple[int, Samples]]:
+    """The chunks of :func:`region_chunks` that hold bins of ``rows`` (indices into the whole
+    list of bins; None: all), each with the index of its first bin. Chunks before ``rows`` are
+    skipped unmade (a BED's: read, not checked); reading stops after ``rows``."""
+    begin, stop = (0, np.inf) if rows is None else (rows.start, rows.stop)
+    if stop <= begin:
+        return
+    offset = 0
     if regions is not None:
         for chunk in iter_bed(regions, chunk_rows=CHUNK_ROWS):
-            yield bed_samples(regions, chunk, sizes)
+            if offset >= stop:
+                return
+            if offset + len(chunk) > begin:
+                yield offset, bed_samples(regions, chunk, sizes)
+            offset += len(chunk)
         return
     grid = BinGrid(sizes)
     for name in chroms:
         span = grid.chrom_slice(name)
         for lo in range(span.start, span.stop, CHUNK_ROWS):
-            chrom, start = grid.locate(np.arange(lo, min(lo + CHUNK_ROWS, span.stop)))
-            yield Samples.build(sizes.names, chrom, start, start + grid.width, 0, 0,
-                                np.zeros((len(start), 1)))
+            first, hi = offset + lo - span.start, min(lo + CHUNK_ROWS, span.stop)
+            if first >= stop:
+                return
+            if first + hi - lo > begin:
+                chrom, start = grid.locate(np.arange(lo, hi))
+                yield first, Samples.build(sizes.names, chrom, start, start + grid.width, 0, 0,
+                                           np.zeros((len(start), 1)))
+        offset += span.stop - span.start
 
 
 def bed_samples(path, chunk, sizes: ChromSizes) -> Samples:

@@ -15,7 +15,13 @@ the genome with its size, in the genome's order, and it carries zoom levels; the
 when its name ends in ``.gz``; no track line) holds the same intervals as ``chrom start end
 score``, scores with the submission's significant digits. Rows may come in any order, chunk by
 chunk: they wait on disk, one file per chromosome beside the output, until the track is written one
-chromosome at a time, so memory holds one chromosome's bins.
+chromosome at a time, so memory holds one chromosome's bins. Gzipped files carry neither a name nor
+a time in their header (:func:`gzip_output`): the same rows give the same bytes.
+
+**Shards** (:mod:`~.shards`): the track of a shard of the bins holds that shard's intervals alone;
+the tracks of consecutive shards merge into the whole one (:func:`tile` over their intervals) when
+on every chromosome the later shards' bins lie after the earlier ones' (:meth:`TrackRows.centres`
+says where each shard's bins lie).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import gzip
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pyBigWig
@@ -40,12 +46,39 @@ TRACK_STEP = BIN_STEP
 _WRITE_ROWS = 1 << 20
 
 
+@contextlib.contextmanager
+def gzip_output(path: str | os.PathLike) -> Iterator[gzip.GzipFile]:
+    """A gzip file written at ``path`` (level 4), its header without a file name or a time, so
+    that the same content always gives the same bytes."""
+    with open(path, "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", compresslevel=4, fileobj=raw, mtime=0) as out:
+        yield out
+
+
+def tile(start: np.ndarray, end: np.ndarray,
+         score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intervals sorted by start (m,) each, made a track: each ends where the next begins at the
+    latest, empty ones dropped, touching neighbours with equal scores joined."""
+    end = end.copy()
+    end[:-1] = np.minimum(end[:-1], start[1:])
+    kept = end > start
+    start, end, score = start[kept], end[kept], score[kept]
+    joined = (start[1:] == end[:-1]) & (score[1:] == score[:-1])
+    first = np.append(True, ~joined)
+    last = np.append(~joined, True)
+    return start[first], end[last], score[first]
+
+
 class TrackRows:
-    """Bin scores collected for a track, kept on disk per chromosome in ``folder``."""
+    """Bin scores collected for a track, kept on disk per chromosome in ``folder``; the count of
+    intervals written, ``written``, is set once the track is (:func:`score_tracks`)."""
 
     def __init__(self, sizes: ChromSizes, folder: Path):
         self.sizes, self.folder = sizes, folder
         self._seen = np.zeros(len(sizes), dtype=bool)
+        self._lowest = np.full(len(sizes), np.iinfo(np.int64).max)
+        self._highest = np.full(len(sizes), np.iinfo(np.int64).min)
+        self.written: int | None = None
 
     def _files(self, chrom_id: int) -> tuple[Path, Path]:
         return self.folder / f"{chrom_id}.centre", self.folder / f"{chrom_id}.score"
@@ -59,7 +92,14 @@ class TrackRows:
             for path, values in zip(self._files(int(cid)), (centre[rows], score[rows])):
                 with open(path, "ab") as handle:
                     values.tofile(handle)
+            self._lowest[cid] = min(self._lowest[cid], centre[rows].min())
+            self._highest[cid] = max(self._highest[cid], centre[rows].max())
         self._seen[np.unique(chrom)] = True
+
+    def centres(self) -> dict[str, list[int]]:
+        """Per chromosome with bins, in the genome's order: its bins' lowest and highest centre."""
+        return {self.sizes.names[cid]: [int(self._lowest[cid]), int(self._highest[cid])]
+                for cid in np.flatnonzero(self._seen)}
 
     def intervals(self) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
         """Per chromosome with bins, in the genome's order: its name, the starts, ends (m,) int64
@@ -73,39 +113,45 @@ class TrackRows:
             size = self.sizes.lengths[cid]
             start = np.clip(centre - TRACK_STEP // 2, 0, size)
             end = np.clip(centre - TRACK_STEP // 2 + TRACK_STEP, 0, size)
-            end[:-1] = np.minimum(end[:-1], start[1:])
-            kept = end > start
-            start, end, score = start[kept], end[kept], score[kept]
-            joined = (start[1:] == end[:-1]) & (score[1:] == score[:-1])
-            first = np.append(True, ~joined)
-            last = np.append(~joined, True)
-            yield self.sizes.names[cid], start[first], end[last], score[first]
+            yield (self.sizes.names[cid], *tile(start, end, score))
 
 
-def write_bigwig_track(path: str | os.PathLike, rows: TrackRows) -> None:
-    """The bigWig of ``rows`` (header: the genome's chromosomes and sizes; zoom levels)."""
+Intervals = Iterable[tuple[str, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def write_bigwig_track(path: str | os.PathLike, sizes: ChromSizes, intervals: Intervals) -> int:
+    """The bigWig of ``intervals`` (per chromosome, in ``sizes``' order: its name, starts, ends
+    and scores, (m,) each; header: the genome's chromosomes and sizes; zoom levels). Returns the
+    number of intervals."""
     handle = pyBigWig.open(str(path), "w")
+    written = 0
     try:
-        handle.addHeader(list(zip(rows.sizes.names, rows.sizes.lengths)))
-        for name, start, end, score in rows.intervals():
+        handle.addHeader(list(zip(sizes.names, sizes.lengths)))
+        for name, start, end, score in intervals:
             for lo in range(0, len(start), _WRITE_ROWS):
                 part = slice(lo, lo + _WRITE_ROWS)
                 handle.addEntries([name] * len(start[part]), start[part], ends=end[part],
                                   values=score[part].astype(np.float64))
+            written += len(start)
     finally:
         handle.close()
+    return written
 
 
-def write_bedgraph_track(path: str | os.PathLike, rows: TrackRows, score_digits: int,
-                         compress: bool = False) -> None:
-    """The bedGraph of ``rows``, gzipped with ``compress``."""
-    with (gzip.open(path, "wb", compresslevel=4) if compress else open(path, "wb")) as out:
-        for name, start, end, score in rows.intervals():
+def write_bedgraph_track(path: str | os.PathLike, intervals: Intervals, score_digits: int,
+                         compress: bool = False) -> int:
+    """The bedGraph of ``intervals`` (as :func:`write_bigwig_track`), gzipped with ``compress``.
+    Returns the number of intervals."""
+    written = 0
+    with (gzip_output(path) if compress else open(path, "wb")) as out:
+        for name, start, end, score in intervals:
             label = np.bytes_(name.encode())
             for lo in range(0, len(start), _WRITE_ROWS):
                 part = slice(lo, lo + _WRITE_ROWS)
                 out.write(format_rows([np.full(len(start[part]), label), start[part], end[part],
                                        scientific(score[part], score_digits)]))
+            written += len(start)
+    return written
 
 
 @contextlib.contextmanager
@@ -122,6 +168,7 @@ def score_tracks(sizes: ChromSizes, bigwig: Path | None, bedgraph: Path | None,
         rows = TrackRows(sizes, Path(folder))
         yield rows
         if bigwig is not None:
-            write_bigwig_track(bigwig, rows)
+            rows.written = write_bigwig_track(bigwig, sizes, rows.intervals())
         if bedgraph is not None:
-            write_bedgraph_track(bedgraph, rows, score_digits, compress_bedgraph)
+            rows.written = write_bedgraph_track(bedgraph, rows.intervals(), score_digits,
+                                                compress_bedgraph)

@@ -125,7 +125,9 @@ class SharedConvolution:
             outputs.append(head([x, *extras]))
         tail = keras.Model({**strands, **{tensor.name: tensor for tensor in extras}},
                            average(outputs), name="stretch_tail")
-        tail.jit_compile = True  # XLA: 1.5x faster on a CPU; one batch shape, compiled once
+        # XLA (TensorFlow, JAX): 1.5x faster on a CPU; one batch shape, compiled once. Not torch's
+        # compiler, which recompiles for every run length
+        tail.jit_compile = keras.backend.backend() != "torch"
         return cls(positions, tail, int(length), width, span, stride, pooled)
 
     def covers(self, samples: Samples) -> np.ndarray:

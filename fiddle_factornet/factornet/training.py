@@ -25,6 +25,7 @@ from .samplers import (MultiTaskSampler, SamplingConfig, SingleTaskSampler, TFPe
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
 from ..data.tracks import TrackSet
+from ..runs.devices import open_devices
 from ..runs.record import RunRecord, absolute, describe_device, path_field, settings_record
 from ..runs.training import FitConfig, Jitter, TaskConfig, TrainingRun
 from .annotations import Annotations
@@ -60,6 +61,7 @@ class TrainSettings:
     seed: int = 420
     cache: bool | str = True
     autosomes_x: bool = True
+    devices: int | str = 1             # a count, or "all" (every GPU): runs.devices
     architecture: FactorNetConfig = field(default_factory=FactorNetConfig)
 
 
@@ -141,22 +143,24 @@ def train(settings: TrainSettings) -> dict[str, list[float]]:
     """Train a FactorNet model and write its folder; returns the history.
 
     An existing folder is refused unless ``overwrite``; it is replaced only when the new one is
-    complete (see :mod:`fiddle_factornet.runs.training`).
+    complete (see :mod:`fiddle_factornet.runs.training`). ``devices``: see
+    :mod:`fiddle_factornet.runs.devices` (set up first, before the engine starts).
     """
+    devices = open_devices(settings.devices)
     folders, valid_folders = read_cell_types(settings)
     blacklist = None if settings.blacklist == NO_BLACKLIST else settings.blacklist
     inputs = [settings.genome, blacklist, settings.annotations_dir, settings.motif_db,
               *(path for folder in folders + valid_folders for path in folder.files)]
     record = RunRecord("factornet training", {**settings_record(settings),
                                               "blacklist": absolute(blacklist) or settings.blacklist},
-                       describe_device(), family="factornet")
+                       describe_device(), family="factornet", distribution=devices.record())
     if settings.blacklist is None:
         record.update(warnings=[NO_BLACKLIST_WARNING])
     fit = FitConfig(settings.epochs, settings.patience, settings.learning_rate,
                     settings.batch_size, settings.seed)
 
     with TrainingRun(settings.output_dir, record, settings.overwrite, settings.resume,
-                     inputs) as run:
+                     inputs, devices) as run:
         data = load_training_data(settings, folders, valid_folders)
         motif = _factor_motif(settings, data.architecture) if settings.motif_db else None
         record.update(architecture=asdict(data.architecture), tfs=list(data.tfs))
@@ -173,14 +177,17 @@ def train(settings: TrainSettings) -> dict[str, list[float]]:
         _write_description(run.path, settings, data)
         per_epoch_samples = len(data.epoch_samples(0))  # every epoch draws as many
         per_epoch = steps(per_epoch_samples, settings.batch_size)
-        logger.info("training on %s: %d samples an epoch (%d batches), %d validation samples",
-                    record.data["device"], per_epoch_samples, per_epoch, len(data.validation))
+        logger.info("training on %s (%d replicas): %d samples an epoch (%d batches), %d "
+                    "validation samples", record.data["device"], devices.replicas,
+                    per_epoch_samples, per_epoch, len(data.validation))
         jitter = Jitter(data.validation, settings.seed)  # multi-task validation: ±20 bp anew
         history = run.fit(
             model, lambda first, n: training_dataset(data.view, data.epoch_samples,
-                                                     settings.batch_size, n, settings.seed, first),
+                                                     settings.batch_size, n, settings.seed, first,
+                                                     replicas=devices.replicas),
             per_epoch, evaluation_dataset(data.view, data.validation, settings.batch_size,
-                                          offsets=jitter.offsets), fit, callbacks=[jitter])
+                                          offsets=jitter.offsets, replicas=devices.replicas),
+            len(data.validation), fit, callbacks=[jitter])
         run.commit()
     return history
 

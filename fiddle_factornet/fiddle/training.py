@@ -27,9 +27,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..runs.models import open_model_folder
+from ..runs.devices import open_devices
 from ..runs.record import RunRecord, describe_device, path_field, settings_record
 from ..runs.training import FitConfig, TaskConfig, TrainingRun, write_atomic
-from ..pipeline import evaluation_dataset, numpy_batches, steps, training_dataset
+from ..pipeline import evaluation_dataset, numpy_batches, padded_rows, steps, training_dataset
 from ..data.samples import Samples
 from ..data.splits import ChromSplit, DEFAULT_TEST, DEFAULT_VALID
 from ..data.tables import format_rows
@@ -68,6 +69,7 @@ class FiddleTrainSettings:
     learning_rate: float = 1e-3
     seed: int = 0
     cache: bool | str = True
+    devices: int | str = 1             # a count, or "all" (every GPU): runs.devices
     regions: RegionConfig = field(default_factory=RegionConfig)
     curve_every: int = 2000            # learning-curve point every N training samples; 0: per epoch
     missing: str = "skip"              # windows with a NaN in a track or the target: skip or zero
@@ -107,13 +109,18 @@ class LearningCurve(keras.callbacks.Callback):
       epoch: Keras' ``val_loss``, the same figure).
 
     The file is rewritten at every point; a resumed run keeps the points of its complete epochs.
+    On several ``replicas`` the validation windows are predicted padded to a multiple of them
+    (the last window repeated), in batches of a multiple of them.
     """
 
     def __init__(self, path: Path, n_train: int, batch_size: int, every: int,
-                 valid_inputs: dict[str, np.ndarray], valid_target: np.ndarray):
+                 valid_inputs: dict[str, np.ndarray], valid_target: np.ndarray,
+                 replicas: int = 1):
         super().__init__()
         self.path, self.n_train, self.batch_size, self.every = path, n_train, batch_size, every
-        self.valid_inputs, self.valid_target = valid_inputs, valid_target
+        rows = padded_rows(0, len(valid_target), replicas) if len(valid_target) else slice(None)
+        self.valid_inputs = {name: x[rows] for name, x in valid_inputs.items()}
+        self.valid_target, self._predict_batch = valid_target, -(-256 // replicas) * replicas
         self.rows: list[tuple[int, float, float]] | None = None
         self._epoch_start = 0
         self._last = (0, 0.0)  # (samples into the epoch, their summed loss) at the last point
@@ -132,7 +139,8 @@ class LearningCurve(keras.callbacks.Callback):
         start = self._epoch_start
         if within >= self.n_train or (start + within) // self.every == (start + before) // self.every:
             return  # no multiple of ``every`` reached (or the epoch's end, recorded there)
-        prediction = self.model.predict(self.valid_inputs, batch_size=256, verbose=0)
+        prediction = self.model.predict(self.valid_inputs, batch_size=self._predict_batch,
+                                        verbose=0)[:len(self.valid_target)]
         self._add(within, float(logs["loss"]),
                   float(kl_per_region(self.valid_target, prediction).mean()))
 
@@ -165,7 +173,9 @@ def _read_curve(path: Path) -> list[tuple[int, float, float]]:
 
 
 def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
-    """Train a FIDDLE model and write its folder; returns the history."""
+    """Train a FIDDLE model and write its folder; returns the history. ``devices``: see
+    :mod:`fiddle_factornet.runs.devices` (set up first, before the engine starts)."""
+    devices = open_devices(settings.devices)
     if settings.missing not in MISSING:
         raise InputError(f"missing={settings.missing!r} is not one of {', '.join(MISSING)}",
                          setting="missing")
@@ -190,9 +200,9 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
         sources = [settings.genes, settings.reload, *manifest.files]
     record = RunRecord("fiddle training", settings_record(settings), describe_device(),
                        family="fiddle", inputs=list(inputs), controls=list(settings.controls),
-                       target=target)
+                       target=target, distribution=devices.record())
     with TrainingRun(settings.output_dir, record, settings.overwrite, settings.resume,
-                     sources) as run:
+                     sources, devices) as run:
         if settings.hdf5:
             record.update(windows=sum(map(len, parts.values())), windows_dropped_missing=0)
         else:
@@ -216,19 +226,22 @@ def train_fiddle(settings: FiddleTrainSettings) -> dict[str, list[float]]:
             write_regions(run.path / "valid_regions.bed", parts["valid"])
             write_regions(run.path / "test_regions.bed", parts["test"])
         train = parts["train"]
-        logger.info("training FIDDLE on %s: inputs %s; %d training, %d validation windows",
-                    record.data["device"], ", ".join(inputs), len(train), len(parts["valid"]))
+        logger.info("training FIDDLE on %s (%d replicas): inputs %s; %d training, %d validation "
+                    "windows", record.data["device"], devices.replicas, ", ".join(inputs),
+                    len(train), len(parts["valid"]))
         fit = FitConfig(settings.epochs, settings.patience, settings.learning_rate,
                         settings.batch_size, settings.seed)
         valid_inputs, valid_target = _as_arrays(view, parts["valid"]) if settings.curve_every \
             else ({}, np.zeros((0, view.length), np.float32))
         curve = LearningCurve(run.path / "learning_curve.csv", len(train), settings.batch_size,
-                              settings.curve_every, valid_inputs, valid_target)
+                              settings.curve_every, valid_inputs, valid_target, devices.replicas)
         history = run.fit(
             model, lambda first, n: training_dataset(view, train, settings.batch_size, n,
-                                                     settings.seed, first),
+                                                     settings.seed, first,
+                                                     replicas=devices.replicas),
             steps(len(train), settings.batch_size),
-            evaluation_dataset(view, parts["valid"], settings.batch_size), fit,
+            evaluation_dataset(view, parts["valid"], settings.batch_size,
+                               replicas=devices.replicas), len(parts["valid"]), fit,
             callbacks=(curve,))
         run.commit()
     return history

@@ -84,7 +84,10 @@ def _jax_function(score):
     import jax.numpy as jnp
 
     def total(free, fixed):
-        values = score({**fixed, **free})
+        # a layer's seed generator may be advanced (unused) inside the model: in a stateless
+        # scope its update stays in the scope instead of leaking out of the traced function
+        with keras.StatelessScope():
+            values = score({**fixed, **free})
         return jnp.sum(values), values
 
     return jax.jit(jax.value_and_grad(total, has_aux=True))

@@ -12,7 +12,7 @@ index the convolution's, so its sites are w wide too.
 
 The windows are those of a BED's regions (centred on each) or every bin (200 bp every 50 bp) of the
 chosen chromosomes (the original's default: chr11), less those touching the blacklist (widened by
-L, as for prediction); they stream chunk by chunk through ``tf.data`` and the model in batches.
+L, as for prediction); they stream chunk by chunk through the input pipeline and the model in batches.
 """
 
 from __future__ import annotations
@@ -169,14 +169,14 @@ def window_regions(bed: str | os.PathLike | None, chroms: Sequence[str], sizes: 
 def window_batches(view: FactorNetView, regions: Iterable[Samples], batch_size: int,
                    progress: tqdm | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(forward, reverse) (n, L, channels) float32 batches of the windows of ``regions``, read in
-    parallel through ``tf.data``; a reader's error comes out as itself (an InputError naming
+    parallel through the input pipeline; a reader's error comes out as itself (an InputError naming
     the file)."""
     for samples in regions:
         if not len(samples):
             continue
         with reader_errors():
             for inputs, _ in evaluation_dataset(view, samples, batch_size):
-                forward, reverse = inputs["forward"].numpy(), inputs["reverse"].numpy()
+                forward, reverse = np.asarray(inputs["forward"]), np.asarray(inputs["reverse"])
                 if progress is not None:
                     progress.update(len(forward))
                 yield forward, reverse

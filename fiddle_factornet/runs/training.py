@@ -8,9 +8,18 @@ by validation loss), a checkpoint of the whole model with its optimizer state
 history), so that an interrupted run can be resumed: it goes on from the last completed epoch and,
 the epochs being drawn from (seed, epoch), does what the uninterrupted run would have done.
 
+On several devices (:mod:`.devices`) the model is built, loaded (a resumed run's checkpoint
+included) and trained in the devices' scope; a resumed run may use other devices than the
+interrupted one. Of the workers of several machines only the chief writes ``<output>.partial``
+and the model folder; every other worker writes the same files to a temporary folder of its own
+and removes it at the end, however the run ends, and resumes from the chief's
+``<output>.partial`` (so a resumed multi-worker run needs the output's folder on a file system
+that every worker sees).
+
 The finished folder holds ``model.keras`` (best weights), ``best.weights.h5``,
-``final.weights.h5``, ``history.json``, ``history.csv``, TensorBoard ``logs/``, whatever the
-family adds, and the run record ``run.json``.
+``final.weights.h5``, ``history.json``, ``history.csv``, TensorBoard ``logs/`` (under the
+TensorFlow backend: TensorBoard's writer is TensorFlow's), whatever the family adds, and the run
+record ``run.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -30,7 +40,8 @@ import numpy as np
 
 from ..data.samples import Samples
 from ..errors import InputError
-from ..pipeline import reader_errors
+from ..pipeline import padding_rows, reader_errors
+from .devices import Devices
 from .outputs import check_replaceable, output_lock, refuse_inputs, swap_in
 from .record import RECORD_NAME, RunRecord, read_record
 
@@ -50,7 +61,11 @@ _LOSSES: dict[str, Callable[[], Any]] = {
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """A family's compile choices, kept apart from its architecture: optimizer, loss, metrics."""
+    """A family's compile choices, kept apart from its architecture: optimizer, loss, metrics.
+
+    The metrics are compiled as Keras' ``weighted_metrics``: the same figures without sample
+    weights (one device), and the padding rows of several devices' batches, weighted 0, left out
+    (:mod:`fiddle_factornet.pipeline`)."""
 
     loss: str
     metrics: tuple[str, ...] = ()
@@ -60,8 +75,8 @@ class TaskConfig:
         optimizer = keras.optimizers.get({"class_name": self.optimizer,
                                           "config": {"learning_rate": learning_rate}})
         loss = _LOSSES[self.loss]() if self.loss in _LOSSES else self.loss
-        model.compile(optimizer, loss, metrics=[_METRICS[m]() if m in _METRICS else m
-                                                for m in self.metrics])
+        model.compile(optimizer, loss, weighted_metrics=[_METRICS[m]() if m in _METRICS else m
+                                                         for m in self.metrics])
         return model
 
 
@@ -141,6 +156,21 @@ class _Progress(keras.callbacks.Callback):
         _write_history_csv(self.folder / "history.csv", state["history"])
 
 
+class _PaddedValidationLoss(keras.callbacks.Callback):
+    """On several devices, Keras' validation loss over batches padded to a multiple of the
+    replicas (the mean over n + padding rows, the padding's loss 0) times ``scale``, (n +
+    padding) / n: the mean over the n samples, as on one device; called before every other
+    callback, which sees the result (:mod:`fiddle_factornet.pipeline`)."""
+
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale = scale
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if logs is not None and "val_loss" in logs:
+            logs["val_loss"] = float(logs["val_loss"]) * self.scale
+
+
 def _seed_generators(model: keras.Model) -> list:
     """Every random-seed generator of the model (dropout layers, LSTM cells), in a fixed order.
 
@@ -149,6 +179,14 @@ def _seed_generators(model: keras.Model) -> list:
     """
     return [generator for layer in model._flatten_layers(include_self=True, recursive=True)
             for generator in getattr(layer, "_seed_generators", ())]
+
+
+def _tensorboard(folder: Path) -> list[keras.callbacks.Callback]:
+    """TensorBoard logs in ``folder/logs`` under the TensorFlow backend (its writer needs
+    TensorFlow); none under JAX and torch, where ``history.csv`` holds the curves."""
+    if keras.backend.backend() != "tensorflow":
+        return []
+    return [keras.callbacks.TensorBoard(folder / "logs")]
 
 
 def _write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
@@ -164,14 +202,19 @@ class TrainingRun:
     :meth:`commit` writes the record and moves the folder into place.
 
     ``record`` is the run record (settings, architecture, family); a resumed run must have the
-    same settings as the interrupted one, apart from ``resume`` itself and ``epochs``.
+    same settings as the interrupted one, apart from ``resume`` itself, ``epochs`` and
+    ``devices``. ``devices``: where it trains (:func:`.devices.open_devices`); ``path`` is where
+    this process writes: ``<output>.partial``, or a temporary folder on a worker that is not the
+    chief.
     """
 
     def __init__(self, output: str | os.PathLike, record: RunRecord, overwrite: bool = False,
-                 resume: bool = False, inputs: Iterable[str | os.PathLike | None] = ()):
+                 resume: bool = False, inputs: Iterable[str | os.PathLike | None] = (),
+                 devices: Devices = Devices()):
         self.output, self.record = Path(os.path.abspath(output)), record
         self.overwrite, self.resume, self.inputs = overwrite, resume, list(inputs)
-        self.path = partial_path(self.output)
+        self.devices = devices
+        self.partial = self.path = partial_path(self.output)
         self.state: dict[str, Any] = {"epochs_done": 0, "best": math.inf, "best_epoch": 0,
                                       "wait": 0, "stopped_early": False, "history": {}}
         self._lock = None
@@ -180,6 +223,16 @@ class TrainingRun:
     def __enter__(self) -> "TrainingRun":
         refuse_inputs(self.output, self.inputs)
         refuse_inputs(self.path, self.inputs)
+        if not self.devices.chief:
+            self.path = Path(tempfile.mkdtemp(prefix="ffn-worker-"))
+            logger.info("not the chief worker: writing to %s, removed at the end", self.path)
+            try:
+                if self.resume:
+                    self._reopen()
+            except BaseException:
+                shutil.rmtree(self.path, ignore_errors=True)
+                raise
+            return self
         self._lock = output_lock(self.output)
         self._lock.__enter__()
         try:
@@ -197,21 +250,25 @@ class TrainingRun:
         return self
 
     def _reopen(self) -> None:
-        progress = self.path / PROGRESS
-        if not progress.is_file() or not (self.path / CHECKPOINT).is_file():
-            raise InputError(f"{self.path}: no interrupted run to resume here (no {PROGRESS} "
+        progress = self.partial / PROGRESS
+        if not progress.is_file() or not (self.partial / CHECKPOINT).is_file():
+            raise InputError(f"{self.partial}: no interrupted run to resume here (no {PROGRESS} "
                              f"and {CHECKPOINT})", setting="resume")
-        before = read_record(self.path / RECORD_NAME)["settings"]
+        before = read_record(self.partial / RECORD_NAME)["settings"]
         now = self.record.data["settings"]
         for key in sorted(set(before) | set(now)):
-            if key not in ("resume", "epochs", "overwrite") and before.get(key) != now.get(key):
-                raise InputError(f"{self.path}: the interrupted run had {key}={before.get(key)!r}, "
-                                 f"this one {key}={now.get(key)!r}; resume with the same settings",
-                                 setting=key)
+            if key not in ("resume", "epochs", "overwrite", "devices") and \
+                    before.get(key) != now.get(key):
+                raise InputError(f"{self.partial}: the interrupted run had {key}="
+                                 f"{before.get(key)!r}, this one {key}={now.get(key)!r}; resume "
+                                 "with the same settings", setting=key)
         self.state = json.loads(progress.read_text())
-        logger.info("resuming %s after epoch %d", self.path, self.state["epochs_done"])
+        logger.info("resuming %s after epoch %d", self.partial, self.state["epochs_done"])
 
     def __exit__(self, kind, error, trace) -> None:
+        if not self.devices.chief:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
         try:
             if error is not None and not self._committed:
                 if self.state["epochs_done"] or self.resume:
@@ -224,31 +281,40 @@ class TrainingRun:
             self._lock.__exit__(None, None, None)
 
     def model(self, build: Callable[[], keras.Model]) -> keras.Model:
-        """The model to train: ``build()`` (compiled) for a new run, the checkpoint when resuming."""
+        """The model to train, in the devices' scope: ``build()`` (compiled) for a new run, the
+        checkpoint when resuming."""
         if self.state["epochs_done"]:
-            model = keras.models.load_model(self.path / CHECKPOINT)
-            for generator, value in zip(_seed_generators(model), self.state["seed_states"],
-                                        strict=True):
-                generator.state.assign(value)
+            with self.devices.scope():
+                model = keras.models.load_model(self.partial / CHECKPOINT)
+                for generator, value in zip(_seed_generators(model), self.state["seed_states"],
+                                            strict=True):
+                    generator.state.assign(value)
             return model
-        model = build()
+        with self.devices.scope():
+            model = build()
         self.record.write(self.path / RECORD_NAME)  # so that a resumed run can check its settings
         return model
 
     def fit(self, model: keras.Model, batches: Callable[[int, int], Any], steps_per_epoch: int,
-            validation: Any, fit: FitConfig,
+            validation: Any, validation_samples: int, fit: FitConfig,
             callbacks: Sequence[keras.callbacks.Callback] = ()) -> dict[str, list[float]]:
         """Train from the last completed epoch to ``fit.epochs`` (or early stopping).
 
         ``batches(first_epoch, n_epochs)`` gives the training batches of epochs
-        ``first_epoch .. first_epoch + n_epochs - 1``; ``callbacks``: the family's own Keras
-        callbacks, called after the run's (best weights, progress, TensorBoard).
+        ``first_epoch .. first_epoch + n_epochs - 1``; ``validation``: the
+        ``validation_samples`` validation samples in batches of ``fit.batch_size``, for as many
+        replicas as the run's devices have (:func:`fiddle_factornet.pipeline.evaluation_dataset`);
+        ``callbacks``: the family's own Keras callbacks, called after the run's (best weights,
+        progress, TensorBoard).
         """
         done = self.state["epochs_done"]
         if done < fit.epochs and not self.state["stopped_early"]:
-            every = [_Progress(self.path, fit.patience, self.state),
-                     keras.callbacks.TensorBoard(self.path / "logs"), *callbacks]
-            with reader_errors():  # a reader thread's error comes out as itself, in one line
+            padding = padding_rows(validation_samples, fit.batch_size, self.devices.replicas)
+            every = [*([_PaddedValidationLoss(1 + padding / validation_samples)] if padding
+                       else []),
+                     _Progress(self.path, fit.patience, self.state), *_tensorboard(self.path),
+                     *callbacks]
+            with reader_errors(), self.devices.scope():  # a reader's error: itself, one line
                 model.fit(batches(done, fit.epochs - done), initial_epoch=done, epochs=fit.epochs,
                           steps_per_epoch=steps_per_epoch, validation_data=validation,
                           callbacks=every, shuffle=False,
@@ -266,7 +332,10 @@ class TrainingRun:
         return history
 
     def commit(self) -> Path:
-        """Write the run record and move the finished folder into place."""
+        """Write the run record and move the finished folder into place (a worker that is not
+        the chief: nothing, its folder is removed on leaving)."""
+        if not self.devices.chief:
+            return self.output
         for name in (CHECKPOINT, PROGRESS):
             (self.path / name).unlink(missing_ok=True)
         self.record.update(epochs_done=self.state["epochs_done"],
