@@ -39,3 +39,33 @@ def check_run(run_dir: Path, figures, commands) -> pd.DataFrame:
     assert [line.split()[0] for line in log] == commands
     assert json.loads((run_dir / "run.json").read_text())["commands"] == log
     return table
+
+
+def check_unknown_flag_refused(paper: str, name: str, tmp_path: Path) -> None:
+    """An unknown flag: one line on stderr, exit 2, no run folder made."""
+    (tmp_path / "data").mkdir()
+    result = run_script(paper, name, "--data", tmp_path / "data", "-o", tmp_path / "run",
+                        "--bogus", check_rc=2)
+    assert result.stderr.strip().splitlines() == [
+        f"{paper}/{name}: error: unknown argument '--bogus' (see --help)"]
+    assert not (tmp_path / "run").exists()
+
+
+def fake_full_inputs(data: Path, resources, cells, tfs, relaxed: bool) -> None:
+    """A FactorNet full mode's layout with empty files: ``resources`` (paths under ``data``) and
+    the cell-type folders (Unique35 + DGF, meta, each TF's conservative peaks, and its relaxed
+    ones with ``relaxed``)."""
+    for path in resources:
+        (data / path).parent.mkdir(parents=True, exist_ok=True)
+        (data / path).touch()
+    kinds = "cr" if relaxed else "c"
+    for cell in cells:
+        folder = data / cell
+        folder.mkdir()
+        (folder / "bigwig.txt").write_text(f"map.bw\tUnique35\n{cell}.1x.bw\tDGF\n")
+        (folder / "meta.txt").write_text("0.1\tGEPC1\n")
+        (folder / "chip.txt").write_text("".join(
+            "\t".join([f"{tf}.c.gz", tf, *([f"{tf}.r.gz"] if relaxed else [])]) + "\n"
+            for tf in tfs))
+        for file in ["map.bw", f"{cell}.1x.bw", *(f"{tf}.{k}.gz" for tf in tfs for k in kinds)]:
+            (folder / file).touch()

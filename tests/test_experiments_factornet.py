@@ -21,7 +21,7 @@ from fiddle_factornet.experiments.factornet_scores import (METRICS, NOT_AVAILABL
 from fiddle_factornet.experiments.results import write_results
 
 from . import experiment_scripts
-from .experiment_scripts import check_run
+from .experiment_scripts import check_run, check_unknown_flag_refused, fake_full_inputs
 
 SCRIPTS = ("challenge", "e2f1-antibody", "nanog-negatives", "validation-curves")
 run_script = functools.partial(experiment_scripts.run_script, "factornet")
@@ -40,12 +40,7 @@ def test_help_says_what_it_reproduces_and_how_to_run_the_demo(name):
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_an_unknown_flag_is_one_line_and_runs_nothing(name, tmp_path):
-    (tmp_path / "data").mkdir()
-    result = run_script(name, "--data", tmp_path / "data", "-o", tmp_path / "run", "--bogus",
-                        check_rc=2)
-    assert result.stderr.strip().splitlines() == [
-        f"factornet/{name}: error: unknown argument '--bogus' (see --help)"]
-    assert not (tmp_path / "run").exists()
+    check_unknown_flag_refused("factornet", name, tmp_path)
 
 
 @pytest.mark.parametrize("name,args,missing", [
@@ -65,23 +60,14 @@ def test_full_mode_without_data_names_what_to_fetch_and_runs_nothing(name, args,
 
 def _fake_full_inputs(data: Path, cells, tfs):
     """The full-mode layout with empty files: the genome, resources, final-round files and the
-    cell-type folders (Unique35 + DGF, each TF's peaks); every cell type but the first lacks its
-    DNase bigWig when ``cells`` ends with '!'."""
-    for path in ["resources/hg19.fa", "resources/blacklist.bed.gz", "resources/cpgisland.bed.gz",
-                 *(f"resources/wgEncodeGencodeBasicV19.{k}.merged.bed.gz"
-                   for k in ("cds", "intron", "promoter", "utr5", "utr3")),
-                 "resources/test_regions.blacklistfiltered.bed.gz",
-                 *(f"labels/{tf}.test.labels.tsv.gz" for tf in tfs)]:
-        (data / path).parent.mkdir(parents=True, exist_ok=True)
-        (data / path).touch()
-    for cell in cells:
-        folder = data / cell
-        folder.mkdir()
-        (folder / "bigwig.txt").write_text(f"map.bw\tUnique35\n{cell}.1x.bw\tDGF\n")
-        (folder / "meta.txt").write_text("0.1\tGEPC1\n")
-        (folder / "chip.txt").write_text("".join(f"{tf}.c.gz\t{tf}\t{tf}.r.gz\n" for tf in tfs))
-        for file in ["map.bw", f"{cell}.1x.bw", *(f"{tf}.{k}.gz" for tf in tfs for k in "cr")]:
-            (folder / file).touch()
+    cell-type folders (each TF's conservative and relaxed peaks)."""
+    fake_full_inputs(data, ["resources/hg19.fa", "resources/blacklist.bed.gz",
+                            "resources/cpgisland.bed.gz",
+                            *(f"resources/wgEncodeGencodeBasicV19.{k}.merged.bed.gz"
+                              for k in ("cds", "intron", "promoter", "utr5", "utr3")),
+                            "resources/test_regions.blacklistfiltered.bed.gz",
+                            *(f"labels/{tf}.test.labels.tsv.gz" for tf in tfs)],
+                     cells, tfs, relaxed=True)
 
 
 def test_full_mode_names_the_cell_type_group_of_a_missing_bigwig(tmp_path):

@@ -20,7 +20,8 @@ from fiddle_factornet.experiments.results import write_results
 from fiddle_factornet.factornet.motifs import write_meme
 
 from . import experiment_scripts
-from .experiment_scripts import ROOT, check_run, fake_demo_dataset
+from .experiment_scripts import (ROOT, check_run, check_unknown_flag_refused,
+                                 fake_demo_dataset, fake_full_inputs)
 
 SCRIPTS = ("interpret", "original-models")
 REFERENCE_ENV = "FIDDLE_FACTORNET_REFERENCE"
@@ -62,11 +63,7 @@ def test_help_says_what_it_reproduces_and_how_to_run_the_demo(name):
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_an_unknown_flag_is_one_line_and_runs_nothing(name, tmp_path):
-    (tmp_path / "data").mkdir()
-    result = run_script(name, "--data", tmp_path / "data", "-o", tmp_path / "run", "--bogus",
-                        check_rc=2)
-    assert one_line(result) == f"factornet/{name}: error: unknown argument '--bogus' (see --help)"
-    assert not (tmp_path / "run").exists()
+    check_unknown_flag_refused("factornet", name, tmp_path)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -79,19 +76,10 @@ def test_full_mode_without_data_names_what_to_fetch_and_runs_nothing(name, tmp_p
 
 def _fake_full_inputs(data: Path, cells, tfs=()):
     """The full-mode layout with empty files: genome, resources and cell-type folders."""
-    for path in ["resources/hg19.fa", "resources/blacklist.bed.gz", "resources/cpgisland.bed.gz",
-                 "resources/HOCOMOCOv9.meme",
-                 "resources/sample_ladder_regions.blacklistfiltered.bed.gz"]:
-        (data / path).parent.mkdir(parents=True, exist_ok=True)
-        (data / path).touch()
-    for cell in cells:
-        folder = data / cell
-        folder.mkdir()
-        (folder / "bigwig.txt").write_text(f"map.bw\tUnique35\n{cell}.1x.bw\tDGF\n")
-        (folder / "meta.txt").write_text("0.1\tGEPC1\n")
-        (folder / "chip.txt").write_text("".join(f"{tf}.c.gz\t{tf}\n" for tf in tfs))
-        for file in ["map.bw", f"{cell}.1x.bw", *(f"{tf}.c.gz" for tf in tfs)]:
-            (folder / file).touch()
+    fake_full_inputs(data, ["resources/hg19.fa", "resources/blacklist.bed.gz",
+                            "resources/cpgisland.bed.gz", "resources/HOCOMOCOv9.meme",
+                            "resources/sample_ladder_regions.blacklistfiltered.bed.gz"],
+                     cells, tfs, relaxed=False)
 
 
 def test_interpret_full_mode_names_a_missing_cell_type_file(tmp_path):
